@@ -1,0 +1,65 @@
+"""The `vigil` Typer app and what every command shares: --config, --format, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    name="vigil",
+    help="Continuous safety monitoring of the elacestrant + exemestane trial.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", envvar="VIGIL_CONFIG", help="study.yaml (default config/study.yaml)"),
+]
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, csv, or json for scripts")]
+
+
+class UserError(Exception):
+    """An error the user can fix; shown as one line on stderr, exit status 1."""
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def emit(frame: pl.DataFrame, fmt: OutputFormat, title: str | None = None, extra: dict | None = None) -> None:
+    """Print a frame as a rich table, CSV, or one JSON document (rows, plus `extra` keys)."""
+    if fmt == OutputFormat.json:
+        doc = {"rows": frame.to_dicts()} | (extra or {})
+        sys.stdout.write(json.dumps(doc, default=str) + "\n")
+    elif fmt == OutputFormat.csv:
+        sys.stdout.write(frame.write_csv())
+    else:
+        table = Table(title=title, show_lines=False)
+        for name in frame.columns:
+            table.add_column(name, overflow="fold")
+        for row in frame.iter_rows():
+            table.add_row(*("" if v is None else str(v) for v in row))
+        console.print(table)
+        for key, value in (extra or {}).items():
+            console.print(f"[bold]{key}[/]: {value}", highlight=False)

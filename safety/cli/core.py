@@ -1,0 +1,139 @@
+"""Core commands: demo, ingest, status."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from safety.cli.app import ConfigOption, FormatOption, OutputFormat, UserError, app, console, emit, err_console
+from safety.config import ConfigError, StudyConfig, load_config
+from safety.schemas import TABLES
+
+SourceOption = Annotated[Path | None, typer.Option("--source", help="an SDTM folder to read instead of the configured source")]
+
+
+def study_config(path: Path | None) -> StudyConfig:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+
+
+def open_store(cfg: StudyConfig):
+    from sqlalchemy.exc import OperationalError
+
+    from safety.store import Store
+
+    try:
+        return Store(cfg.database)
+    except OperationalError as exc:
+        raise UserError(f"cannot open the database {cfg.database.split('@')[-1]}: {exc.orig}") from None
+
+
+@app.command()
+def demo(
+    config: ConfigOption = None,
+    out: Annotated[Path | None, typer.Option("--out", help="folder to write (default: the configured source folder)")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="write the study as known on this date (YYYY-MM-DD)")] = None,
+    fmt: Annotated[str, typer.Option("--file-format", help="xpt, parquet or csv")] = "xpt",
+    seed: Annotated[int, typer.Option(help="generator seed")] = 20261124,
+) -> None:
+    """Write the bundled synthetic elacestrant + exemestane study as SDTM files."""
+    from safety.demo import generate_study, write_study
+
+    cfg = study_config(config)
+    target = out or cfg.source_path
+    if target is None:
+        raise UserError("no --out given and the config has no source.path")
+    try:
+        cut = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise UserError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    study = generate_study(seed=seed)
+    manifest = write_study(study, Path(target), as_of=cut, fmt=fmt)
+    n = manifest.get("n_subjects") if isinstance(manifest, dict) else getattr(manifest, "n_subjects", None)
+    console.print(f"demo study written to {target} ({n} subjects{', as of ' + str(cut) if cut else ''})")
+
+
+def run_ingest(cfg: StudyConfig, store, source: Path | None, quiet: bool = False):
+    from safety.ingest import IngestError, ingest
+    from safety.sources import SourceUnavailable
+    from safety.sources.configured import pull_source
+
+    try:
+        pull = pull_source(cfg, source)
+    except SourceUnavailable as exc:
+        raise UserError(f"source unavailable: {exc}") from None
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,} rows"),
+                  TimeElapsedColumn(), console=err_console, disable=quiet, transient=True) as bar:
+        task = bar.add_task("ingesting", total=None)
+
+        def progress(domain: str, n: int) -> None:
+            bar.update(task, advance=n, description=f"ingesting {domain}")
+
+        try:
+            return ingest(store, pull, progress)
+        except IngestError as exc:
+            raise UserError(str(exc)) from None
+
+
+@app.command("ingest")
+def ingest_command(config: ConfigOption = None, source: SourceOption = None, fmt: FormatOption = OutputFormat.table) -> None:
+    """Pull the configured source (or --source DIR) into the store now."""
+    cfg = study_config(config)
+    store = open_store(cfg)
+    result = run_ingest(cfg, store, source, quiet=fmt == OutputFormat.json)
+    rows = [
+        {"domain": d, **(info.get("counts") or {}), "quarantined": info.get("quarantined", 0),
+         "unchanged_file": bool(info.get("skipped_unchanged"))}
+        for d, info in result.per_domain.items() if info
+    ]
+    emit(pl.DataFrame(rows), fmt, title=f"ingest run {result.run_id}: {result.status}",
+         extra={"run_id": result.run_id, "status": result.status, "seconds": round(result.seconds, 2),
+                "errors": result.errors})
+    if result.errors:
+        for error in result.errors:
+            err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+
+
+def status_report(store) -> tuple[pl.DataFrame, dict]:
+    counts = []
+    for domain in TABLES:
+        frame = store.current(domain)
+        counts.append({"domain": domain, "records": frame.height,
+                       "subjects": frame.get_column("USUBJID").n_unique() if frame.height else 0})
+    runs = store.runs(5)
+    last = store.last_successful_run()
+    extra = {
+        "subjects": next(c["subjects"] for c in counts if c["domain"] == "DM"),
+        "last_run": None if runs.is_empty() else runs.row(0, named=True) | {"details": None},
+        "last_success_at": None if last is None else str(last["finished_at"]),
+        "quarantined_last_run": 0 if last is None else last["n_quarantined"],
+    }
+    return pl.DataFrame(counts), extra
+
+
+@app.command()
+def status(config: ConfigOption = None, fmt: FormatOption = OutputFormat.table) -> None:
+    """Subjects, records per domain, the last ingest runs and quarantine counts."""
+    cfg = study_config(config)
+    store = open_store(cfg)
+    frame, extra = status_report(store)
+    if fmt == OutputFormat.table:
+        emit(frame, fmt, title=f"{cfg.study.id}: records in the store")
+        runs = store.runs(5)
+        if not runs.is_empty():
+            emit(runs.select("id", "status", "started_at", "n_new", "n_changed", "n_unchanged", "n_deleted",
+                             "n_quarantined"), fmt, title="last ingest runs")
+        q = store.quarantine()
+        if q.height:
+            emit(q.group_by("domain", "reason").len().sort("len", descending=True).head(20), fmt,
+                 title="quarantined in the last run")
+    else:
+        emit(frame, fmt, extra=extra)

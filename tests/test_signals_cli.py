@@ -1,0 +1,48 @@
+"""`vigil disproportionality` on real files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+from typer.testing import CliRunner
+
+from safety.cli import app
+
+CONFIG = Path(__file__).resolve().parents[1] / "config" / "study.yaml"
+runner = CliRunner()
+
+
+def write_reports(path: Path) -> None:
+    rows = [(f"x{i}", "X", "Y") for i in range(25)] + [(f"x{i}", "X", "Z") for i in range(25, 30)]
+    rows += [(f"o{i}", f"D{i % 40}", "Y" if i % 50 == 0 else "Z" if i % 3 == 0 else f"E{i % 30}")
+             for i in range(2000)]
+    frame = pl.DataFrame(rows, schema=["report_id", "drug", "event"], orient="row")
+    if path.suffix == ".csv":
+        frame.write_csv(path)
+    else:
+        frame.write_parquet(path)
+
+
+def test_csv_in_parquet_out_with_json_summary(tmp_path):
+    src, out = tmp_path / "reports.csv", tmp_path / "out" / "signals.parquet"
+    write_reports(src)
+    res = runner.invoke(app, ["disproportionality", str(src), "-o", str(out), "--config", str(CONFIG),
+                              "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    result = pl.read_parquet(out)
+    assert doc["pairs"] == result.height and doc["flagged"] == result["signal"].sum()
+    assert {"drug": "X", "event": "Y"}.items() <= doc["rows"][0].items()
+    assert doc["rules_version"] == "SIG-2025.1"
+
+
+def test_missing_column_is_a_one_line_error(tmp_path):
+    src = tmp_path / "bad.csv"
+    pl.DataFrame({"report_id": ["1"], "drug": ["D"]}).write_csv(src)
+    res = runner.invoke(app, ["disproportionality", str(src), "-o", str(tmp_path / "o.csv"),
+                              "--config", str(CONFIG)])
+    assert res.exit_code != 0
+    assert "missing column(s) event" in str(res.exception) or "event" in res.output
+    assert not (tmp_path / "o.csv").exists()
