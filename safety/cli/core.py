@@ -137,3 +137,31 @@ def status(config: ConfigOption = None, fmt: FormatOption = OutputFormat.table) 
                  title="quarantined in the last run")
     else:
         emit(frame, fmt, extra=extra)
+
+
+def run_ingest_quiet(cfg: StudyConfig, store, source: Path | None):
+    """Ingest for the cycle and the scheduler: errors are exceptions, not exits."""
+    from safety.ingest import ingest
+    from safety.sources.configured import pull_source
+
+    return ingest(store, pull_source(cfg, source))
+
+
+@app.command()
+def cycle(config: ConfigOption = None, source: SourceOption = None, fmt: FormatOption = OutputFormat.table) -> None:
+    """One monitoring cycle now: ingest, grading, DLT and boundaries, SUSARs, signals, alerts, delivery."""
+    from safety.cycle import run_cycle
+    from safety.ingest import IngestError
+    from safety.sources import SourceUnavailable
+
+    cfg = study_config(config)
+    store = open_store(cfg)
+    try:
+        result = run_cycle(cfg, store, source)
+    except (IngestError, SourceUnavailable) as exc:
+        raise UserError(str(exc)) from None
+    rows = pl.DataFrame([{"table": k, "rows": v} for k, v in result.derived_rows.items()])
+    emit(rows, fmt, title=f"cycle {result.cycle_id}: {result.status} (data cut {result.data_cut})",
+         extra={"cycle_id": result.cycle_id, "status": result.status, "data_cut": str(result.data_cut),
+                "alerts_created": result.alerts_created, "seconds": result.seconds,
+                "ingest_errors": getattr(result.ingest, "errors", [])})

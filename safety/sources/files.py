@@ -90,9 +90,34 @@ def _read_csv(path: Path) -> pl.DataFrame:
 def _read_xpt(path: Path) -> pl.DataFrame:
     import pyreadstat
 
-    frame, _meta = pyreadstat.read_xport(str(path))
+    frame, meta = pyreadstat.read_xport(str(path))
+    _check_xpt_complete(path, meta, len(frame))
     # SAS writes missing character values as empty strings; canonical typing maps them to null
     return pl.from_pandas(frame)
+
+
+_OBS_HEADER = b"HEADER RECORD*******OBS     HEADER RECORD!!!!!!!"
+
+
+def _check_xpt_complete(path: Path, meta, n_rows: int) -> None:
+    """readstat returns the rows it could read from a truncated transport file without an error;
+    ingesting those would silently mark the rest deleted. A v5 file is whole 80-byte records, its
+    observations fill the file after the OBS header, and only blank padding may follow the last."""
+    data = path.read_bytes()
+    if len(data) % 80:
+        raise SourceFileError(path, f"truncated SAS transport file ({len(data)} bytes, not whole 80-byte records)")
+    start = data.rfind(_OBS_HEADER)
+    widths = getattr(meta, "variable_storage_width", None) or {}
+    row_len = sum(widths.values())
+    if start < 0 or row_len <= 0:
+        return
+    body = data[start + 80:]
+    full = len(body) // row_len
+    tail = body[full * row_len:]
+    if n_rows > full or tail.strip(b" ") or (full - n_rows) * row_len >= 80:
+        raise SourceFileError(
+            path, f"truncated SAS transport file: {len(body)} bytes of observations for rows of {row_len} bytes"
+        )
 
 
 def _read_dataset_json(path: Path) -> pl.DataFrame:

@@ -145,7 +145,11 @@ def write_changes(
     changes = incoming.join(versioned, on="_KEY", how="inner")
     deleted = versioned.filter(pl.col("_OP") == "deleted")
     if deleted.height:
-        changes = pl.concat([changes, deleted], how="diagonal_relaxed")
+        # the deleted version repeats the last content, so it still says what was deleted
+        last = current(conn, domain).drop("_VERSION", "_OP", "_RUN_ID", "_CHANGESET", "_HASH")
+        gone = last.join(deleted, on="_KEY", how="inner").with_columns(content_hash(last.join(
+            deleted, on="_KEY", how="semi"), domain))
+        changes = pl.concat([changes, gone.select(changes.columns)], how="vertical_relaxed")
     changes = changes.with_columns(pl.lit(run_id, pl.Int64).alias("_RUN_ID"))
     written = 0
     for part_no, start in enumerate(range(0, changes.height, PART_ROWS)):
