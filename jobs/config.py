@@ -70,7 +70,7 @@ class Schedule(_Strict):
                                timezone=timezone)
 
 
-class DataCutSchedule(Schedule):
+class CommitteeCutSchedule(Schedule):
     # strftime pattern applied to the fire date: one committee cut per month by default
     label: str = "DMC data cut %Y-%m"
 
@@ -91,12 +91,21 @@ class JobsConfig(_Strict):
     lease_seconds: float = Field(default=600, gt=0)
     # a run missed by more than this (scheduler down, machine asleep) is skipped, not run late
     misfire_grace_seconds: int = Field(default=300, ge=1)
+    # read by safety.cycle: the date derivations are cut at ('today', 'latest_record' or a date)
+    data_cut: str = "today"
     cycle: Schedule = Schedule(every="15m")
     delivery: Schedule = Schedule(every="1m")
     digest: Schedule = Schedule(cron="0 7 * * *")
     susar_listing: Schedule = Schedule(cron="0 6 * * mon")
-    data_cut: DataCutSchedule = DataCutSchedule(cron="0 5 1 * *")
+    committee_cut: CommitteeCutSchedule = CommitteeCutSchedule(cron="0 5 1 * *")
     demo_feed: DemoFeedSchedule = DemoFeedSchedule(every="1m")
+
+    @field_validator("data_cut")
+    @classmethod
+    def _data_cut_ok(cls, value: str) -> str:
+        if value not in ("today", "latest_record"):
+            date.fromisoformat(str(value))
+        return str(value)
 
     def schedules(self) -> dict[str, Schedule]:
         """The enabled jobs by name (the name is also the job id and the lease name)."""
@@ -104,7 +113,7 @@ class JobsConfig(_Strict):
         return {name: s for name, s in all_jobs.items() if s.enabled}
 
 
-JOB_NAMES = ("cycle", "delivery", "digest", "susar_listing", "data_cut", "demo_feed")
+JOB_NAMES = ("cycle", "delivery", "digest", "susar_listing", "committee_cut", "demo_feed")
 
 
 class _Section(_Strict):

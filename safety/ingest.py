@@ -84,7 +84,8 @@ def _ingest_in_one_transaction(store: Store, run_id: int, pull: Pull, previous: 
                     canon = dp.load()
                 except SourceFileError as exc:
                     errors.append(str(exc))
-                    per_domain[domain] = before  # keep the last good fingerprint; store untouched
+                    # the store keeps what it had; the last good fingerprint stays so a fixed file is compared
+                    per_domain[domain] = {k: v for k, v in before.items() if k != "counts"} | {"error": str(exc)}
                     continue
                 keep = canon.quarantine.get_column("RECORD_KEY") if canon.quarantine.height else None
                 counts = records.write_changes(

@@ -11,6 +11,7 @@ from safety.cli import core  # noqa: E402,F401
 from safety.cli import boundaries  # noqa: E402,F401
 from safety.cli import signals  # noqa: E402,F401
 from safety.cli import pfs  # noqa: E402,F401
+from safety.cli import grade  # noqa: E402,F401
 
 
 def main() -> None:

@@ -14,6 +14,9 @@ from safety.cli.app import ConfigOption, FormatOption, OutputFormat, UserError, 
 from safety.config import ConfigError, StudyConfig, load_config
 from safety.schemas import TABLES
 
+# the demo's 26-month story ends before today, so nothing in it is dated in the future
+DEMO_START = date(2024, 9, 2)
+
 SourceOption = Annotated[Path | None, typer.Option("--source", help="an SDTM folder to read instead of the configured source")]
 
 
@@ -42,6 +45,8 @@ def demo(
     as_of: Annotated[str | None, typer.Option("--as-of", help="write the study as known on this date (YYYY-MM-DD)")] = None,
     fmt: Annotated[str, typer.Option("--file-format", help="xpt, parquet or csv")] = "xpt",
     seed: Annotated[int, typer.Option(help="generator seed")] = 20261124,
+    start: Annotated[str, typer.Option(help="first enrolment date (YYYY-MM-DD)")] = DEMO_START.isoformat(),
+    defects: Annotated[bool, typer.Option("--defects", help="add the planned bad rows that exercise quarantine")] = False,
 ) -> None:
     """Write the bundled synthetic elacestrant + exemestane study as SDTM files."""
     from safety.demo import generate_study, write_study
@@ -52,11 +57,14 @@ def demo(
         raise UserError("no --out given and the config has no source.path")
     try:
         cut = date.fromisoformat(as_of) if as_of else None
+        first = date.fromisoformat(start)
     except ValueError:
-        raise UserError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
-    study = generate_study(seed=seed)
-    manifest = write_study(study, Path(target), as_of=cut, fmt=fmt)
-    n = manifest.get("n_subjects") if isinstance(manifest, dict) else getattr(manifest, "n_subjects", None)
+        raise UserError(f"--as-of {as_of!r} / --start {start!r}: not a date (YYYY-MM-DD)") from None
+    if fmt not in ("xpt", "parquet", "csv"):
+        raise UserError(f"--file-format {fmt!r}: use xpt, parquet or csv")
+    study = generate_study(seed=seed, start=first)
+    manifest = write_study(study, Path(target), as_of=cut, fmt=fmt, with_defects=defects)
+    n = manifest.study["subjects_in_export"]
     console.print(f"demo study written to {target} ({n} subjects{', as of ' + str(cut) if cut else ''})")
 
 
@@ -91,11 +99,12 @@ def ingest_command(config: ConfigOption = None, source: SourceOption = None, fmt
     rows = [
         {"domain": d, **(info.get("counts") or {}), "quarantined": info.get("quarantined", 0),
          "unchanged_file": bool(info.get("skipped_unchanged"))}
-        for d, info in result.per_domain.items() if info
+        for d, info in result.per_domain.items() if info and "error" not in info
     ]
-    emit(pl.DataFrame(rows), fmt, title=f"ingest run {result.run_id}: {result.status}",
-         extra={"run_id": result.run_id, "status": result.status, "seconds": round(result.seconds, 2),
-                "errors": result.errors})
+    extra = {"run_id": result.run_id, "status": result.status, "seconds": round(result.seconds, 2)}
+    if fmt == OutputFormat.json:
+        extra["errors"] = result.errors
+    emit(pl.DataFrame(rows), fmt, title=f"ingest run {result.run_id}: {result.status}", extra=extra)
     if result.errors:
         for error in result.errors:
             err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
