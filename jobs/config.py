@@ -70,6 +70,11 @@ class Schedule(_Strict):
                                timezone=timezone)
 
 
+class CycleSchedule(Schedule):
+    # false: ingest only (no derivations, alerts or delivery), e.g. while a new source is commissioned
+    derive: bool = True
+
+
 class CommitteeCutSchedule(Schedule):
     # strftime pattern applied to the fire date: one committee cut per month by default
     label: str = "DMC data cut %Y-%m"
@@ -93,7 +98,7 @@ class JobsConfig(_Strict):
     misfire_grace_seconds: int = Field(default=300, ge=1)
     # read by safety.cycle: the date derivations are cut at ('today', 'latest_record' or a date)
     data_cut: str = "today"
-    cycle: Schedule = Schedule(every="15m")
+    cycle: CycleSchedule = CycleSchedule(every="15m")
     delivery: Schedule = Schedule(every="1m")
     digest: Schedule = Schedule(cron="0 7 * * *")
     susar_listing: Schedule = Schedule(cron="0 6 * * mon")

@@ -142,17 +142,14 @@ def cycle_step(ctx: StepContext) -> Any:
         raise
 
 
-def _cycle(ctx: StepContext) -> Any:
-    try:
-        import safety.alerts  # noqa: F401
-    except ImportError:
-        # until alert generation lands, the cycle is the ingest alone (said so in the run's counts)
+def _cycle(ctx: StepContext) -> dict[str, Any]:
+    if not ctx.jobs.cycle.derive:
         from safety.ingest import ingest
         from safety.sources.configured import pull_source
 
         result = ingest(ctx.store, pull_source(ctx.cfg, ctx.source))
         return {"ingest_run_id": result.run_id, "ingest_status": result.status, **result.counts.__dict__,
-                "quarantined": result.quarantined, "derivations": "skipped: safety.alerts not available"}
+                "quarantined": result.quarantined, "derivations": "off (jobs.cycle.derive: false)"}
     from safety.cycle import run_cycle
 
     result = run_cycle(ctx.cfg, ctx.store, source=ctx.source, now=utcnow())
@@ -161,21 +158,18 @@ def _cycle(ctx: StepContext) -> Any:
 
 
 def delivery_step(ctx: StepContext) -> dict[str, Any]:
+    """Raise the stale-data alert when the last successful pull is too old, then send what is due."""
     from jobs.health import last_ingest_success, stale_data
+    from safety import alerts
 
     now = utcnow()
     last_success = last_ingest_success(ctx.store)
-    stale = stale_data(last_success, now, ctx.jobs.stale_after_hours)
-    from safety import alerts
-
     alert_cfg = alerts.load_alert_config(ctx.cfg)
-    raised = 0
-    if stale:
-        # the alerts module decides the event and its key (one alert per stale episode)
-        raised = alerts.stale_data_event(ctx.store, last_success, now, alert_cfg) or 0
+    # the alert's event key carries the date, so a stale episode alerts once a day, not every minute
+    raised = alerts.raise_stale_data_alert(ctx.store, alert_cfg, now)
     delivered = alerts.deliver_pending(ctx.store, ctx.cfg.settings, alert_cfg, now)
-    return {"stale": stale, "last_ingest_success": str(last_success) if last_success else None,
-            "stale_alerts": raised, "delivery": _counts(delivered)}
+    return {"stale": stale_data(last_success, now, ctx.jobs.stale_after_hours), "stale_alerts_raised": raised,
+            "last_ingest_success": str(last_success) if last_success else None, "delivery": _counts(delivered)}
 
 
 def digest_step(ctx: StepContext) -> dict[str, Any]:

@@ -128,6 +128,10 @@ def run_cycle(cfg: StudyConfig, store: Store, source: Path | None = None, now: d
         timings.update(derived.seconds)
         tick = time.perf_counter()
         with store.write() as conn:
+            from safety.signals.history import update_signal_states
+
+            flagged = update_signal_states(conn, derived.tables["signals_oe"], cycle_id, now)
+            derived.put("signals_flagged", flagged, derived.versions["signals_oe"])
             store_derived(store, conn, derived, cycle_id)
             result.alerts_created = _raise_alerts(cfg, store, conn, derived, cycle_id, now)
             conn.execute(update(c).where(c.c.id == cycle_id).values(

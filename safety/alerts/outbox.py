@@ -17,7 +17,7 @@ import polars as pl
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from safety.alerts.events import AlertEvent, as_utc, events_for_rule, quarantine_growth_frame
-from safety.alerts.rules import SPECIAL_SOURCES, AlertConfig
+from safety.alerts.rules import AlertConfig
 from safety.store import Store, schema
 
 A = schema.alert

@@ -78,10 +78,11 @@ def digest_message(study_id: str, recipient: str, alerts: list[Mapping[str, Any]
         plain.append(f"- [{a['severity']}] {a['title']} (subject {a.get('usubjid') or '-'}, rule {a['rule']}, "
                      f"alert {a['id']}) {a.get('link') or ''}")
         link = a.get("link")
+        anchor = f'<a href="{html.escape(link, quote=True)}">open</a>' if link else ""
         rows.append(
             f"<tr><td>{html.escape(str(a['severity']))}</td><td>{html.escape(str(a['title']))}</td>"
             f"<td>{html.escape(str(a.get('usubjid') or '-'))}</td><td>{html.escape(str(a['rule']))}</td>"
-            f"<td>{'<a href=\"' + html.escape(link, quote=True) + '\">open</a>' if link else ''}</td></tr>"
+            f"<td>{anchor}</td></tr>"
         )
     msg.set_content("\n".join(plain) + "\n")
     msg.add_alternative(

@@ -12,6 +12,8 @@ from safety.cli import boundaries  # noqa: E402,F401
 from safety.cli import signals  # noqa: E402,F401
 from safety.cli import pfs  # noqa: E402,F401
 from safety.cli import grade  # noqa: E402,F401
+from safety.cli import results  # noqa: E402,F401
+from safety.cli import service  # noqa: E402,F401
 
 
 def main() -> None:

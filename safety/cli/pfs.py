@@ -1,4 +1,4 @@
-"""`vigil pfs`: PFS per subject and the 6-month PFS rate from stop-gap SDTM files (RS, DM, DS)."""
+"""`vigil pfs`: PFS per subject and the 6-month PFS rate: from the store's last cycle, or from files."""
 
 from __future__ import annotations
 
@@ -16,20 +16,13 @@ from safety.cli.app import ConfigOption, FormatOption, OutputFormat, UserError, 
 from safety.config import ConfigError
 
 
-def read_domain(path: Path) -> pl.DataFrame:
-    """A stop-gap reader (Parquet, CSV, SAS XPT) until the command reads the store."""
+def read_domain(path: Path, domain: str) -> pl.DataFrame:
+    """An SDTM file typed like the store's canonical table (unusable rows left out)."""
+    from safety.cli.grade import _read_domain
+
     if not path.exists():
         raise UserError(f"{path}: file not found")
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        return pl.read_parquet(path)
-    if suffix == ".csv":
-        return pl.read_csv(path, infer_schema=False)
-    if suffix == ".xpt":
-        import pandas as pd
-
-        return pl.from_pandas(pd.read_sas(path, format="xport", encoding="utf-8"))
-    raise UserError(f"{path}: unsupported file type {suffix!r} (Parquet, CSV or XPT)")
+    return _read_domain(path, domain).frame
 
 
 def pfs_report(
@@ -43,8 +36,8 @@ def pfs_report(
 
 @app.command("pfs")
 def pfs_command(
-    rs: Annotated[Path, typer.Option("--rs", help="RS domain file (Parquet, CSV, XPT)")],
-    dm: Annotated[Path, typer.Option("--dm", help="DM domain file")],
+    rs: Annotated[Path | None, typer.Option("--rs", help="RS file (Parquet, CSV, XPT); default: the store")] = None,
+    dm: Annotated[Path | None, typer.Option("--dm", help="DM domain file (with --rs)")] = None,
     ds: Annotated[Path | None, typer.Option("--ds", help="DS domain file (deaths, new anticancer therapy)")] = None,
     rules: Annotated[Path | None, typer.Option("--rules", help="pfs.yaml (default: next to --config)")] = None,
     data_cut: Annotated[str | None, typer.Option("--data-cut", help="ignore records after this date (YYYY-MM-DD)")] = None,
@@ -52,6 +45,11 @@ def pfs_command(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """PFS per subject (RECIST 1.1, FDA 2018 censoring) and the 6-month PFS rate."""
+    if rs is None:
+        _from_store(config, fmt)
+        return
+    if dm is None:
+        raise UserError("--rs needs --dm (first-dose dates)")
     path = rules or (config.parent / "pfs.yaml" if config else DEFAULT_PFS_CONFIG)
     try:
         cfg = load_pfs_config(path)
@@ -60,6 +58,21 @@ def pfs_command(
         raise UserError(str(exc)) from None
     except ValueError:
         raise UserError(f"--data-cut {data_cut!r}: not a date (YYYY-MM-DD)") from None
-    frame, summary = pfs_report(read_domain(rs), read_domain(dm), read_domain(ds) if ds else None, cfg, cut)
+    frame, summary = pfs_report(
+        read_domain(rs, "RS"), read_domain(dm, "DM"), read_domain(ds, "DS") if ds else None, cfg, cut
+    )
     emit(frame, fmt, title=f"PFS ({cfg.version})", extra={"six_month_rate": summary} if fmt == OutputFormat.json
          else summary)
+
+
+def _from_store(config: Path | None, fmt: OutputFormat) -> None:
+    """The PFS table and rate the last monitoring cycle stored: what the dashboard shows."""
+    from safety.cli.core import open_store, study_config
+
+    store = open_store(study_config(config))
+    frame, rate = store.derived("pfs"), store.derived("pfs_rate")
+    if frame is None or rate is None:
+        raise UserError("no monitoring cycle has computed PFS yet: run `vigil cycle` first")
+    summary = rate.row(0, named=True)
+    emit(frame, fmt, title=f"PFS ({summary.get('rule_version')})",
+         extra={"six_month_rate": summary} if fmt == OutputFormat.json else summary)

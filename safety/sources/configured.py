@@ -47,4 +47,12 @@ def pull_source(cfg: StudyConfig, folder: Path | None = None) -> Pull:
         if path is None:
             raise SourceUnavailable(f"{cfg.path}: source.path is not set")
         return pull_folder(Path(path), cfg.supplemental_map(), rules_fingerprint(cfg, units), units)
-    raise SourceUnavailable(f"{cfg.path}: source kind {kind!r} is not available yet")
+    if kind == "redcap":
+        from safety.sources.redcap import pull_redcap
+
+        return pull_redcap(cfg, rules_fingerprint(cfg, units), units)
+    if kind == "sql":
+        from safety.sources.sql import pull_sql
+
+        return pull_sql(cfg, rules_fingerprint(cfg, units), units)
+    raise SourceUnavailable(f"{cfg.path}: source kind {kind!r} is not available")

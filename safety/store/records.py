@@ -108,6 +108,12 @@ def write_changes(
     """
     incoming = incoming.with_columns(content_hash(incoming, domain))
     stored = _stored_index(conn, domain)
+    if stored.height == 0:
+        # a domain's first ingest: every record is new, nothing to compare or delete
+        counts = Counts(new=incoming.height, live=incoming.height)
+        changes = incoming.with_columns(pl.lit(1, pl.Int32).alias("_VERSION"), pl.lit("new").alias("_OP"))
+        _write_parts(conn, run_id, domain, changes, progress)
+        return counts
     joined = incoming.select("_KEY", "_HASH").join(
         stored.rename({"_HASH": "_OLD_HASH"}), on="_KEY", how="full", coalesce=True
     )
@@ -150,8 +156,13 @@ def write_changes(
         gone = last.join(deleted, on="_KEY", how="inner").with_columns(content_hash(last.join(
             deleted, on="_KEY", how="semi"), domain))
         changes = pl.concat([changes, gone.select(changes.columns)], how="vertical_relaxed")
+    _write_parts(conn, run_id, domain, changes, progress)
+    return counts
+
+
+def _write_parts(conn: Connection, run_id: int, domain: str, changes: pl.DataFrame,
+                 progress: Callable[[int], None] | None) -> None:
     changes = changes.with_columns(pl.lit(run_id, pl.Int64).alias("_RUN_ID"))
-    written = 0
     for part_no, start in enumerate(range(0, changes.height, PART_ROWS)):
         part = changes.slice(start, PART_ROWS)
         buf = io.BytesIO()
@@ -160,7 +171,5 @@ def write_changes(
             run_id=run_id, domain=domain, part=part_no, n_rows=part.height,
             hash_scheme=HASH_SCHEME, payload=buf.getvalue(),
         ))
-        written += part.height
         if progress is not None:
             progress(part.height)
-    return counts

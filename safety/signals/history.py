@@ -1,0 +1,62 @@
+"""Each signal keeps its history across cycles: new, ongoing, closed; and a reviewer's assessment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+from sqlalchemy import Connection, insert, select, update
+
+from safety.store import schema
+
+
+def signal_key(grade_class: pl.Expr | str = "grade_class", term: pl.Expr | str = "term") -> pl.Expr:
+    g = pl.col(grade_class) if isinstance(grade_class, str) else grade_class
+    t = pl.col(term) if isinstance(term, str) else term
+    return pl.concat_str([pl.lit("oe"), g, t], separator="|")
+
+
+def update_signal_states(conn: Connection, signals: pl.DataFrame, cycle_id: int, now: datetime) -> pl.DataFrame:
+    """Record which flagged terms are new, still flagged (ongoing) or no longer flagged (closed).
+
+    Returns the flagged rows with SIGNAL_KEY and SIGNAL_STATUS (new | ongoing), for alerts."""
+    t = schema.signal_state
+    flagged = signals.filter(pl.col("signal")).with_columns(signal_key().alias("SIGNAL_KEY"))
+    known = {r.signal_key: r for r in conn.execute(select(t)).all()}
+    keys = set(flagged["SIGNAL_KEY"].to_list())
+    status = {}
+    for key in keys:
+        row = known.get(key)
+        if row is None:
+            conn.execute(insert(t).values(signal_key=key, status="new", first_seen_cycle=cycle_id,
+                                          last_seen_cycle=cycle_id, first_seen_at=now, updated_at=now))
+            status[key] = "new"
+        else:
+            # a closed signal that flags again is new again: the reviewer must look at it afresh
+            new_status = "new" if row.status == "closed" else "ongoing"
+            conn.execute(update(t).where(t.c.id == row.id).values(status=new_status, last_seen_cycle=cycle_id,
+                                                                 updated_at=now))
+            status[key] = new_status
+    for key, row in known.items():
+        if key not in keys and row.status != "closed":
+            conn.execute(update(t).where(t.c.id == row.id).values(status="closed", updated_at=now))
+    return flagged.with_columns(
+        pl.col("SIGNAL_KEY").replace_strict(status, default=None, return_dtype=pl.String).alias("SIGNAL_STATUS")
+    )
+
+
+def signal_states(conn: Connection) -> pl.DataFrame:
+    t = schema.signal_state
+    rows = conn.execute(select(t).order_by(t.c.id)).mappings().all()
+    if rows:
+        return pl.DataFrame([dict(r) for r in rows], infer_schema_length=None)
+    return pl.DataFrame(schema={c.name: pl.String for c in t.columns})
+
+
+def assess_signal(conn: Connection, key: str, assessment: str, user: str, comment: str, now: datetime) -> None:
+    t = schema.signal_state
+    found = conn.execute(select(t.c.id).where(t.c.signal_key == key)).scalar_one_or_none()
+    if found is None:
+        raise KeyError(f"no signal {key!r}")
+    conn.execute(update(t).where(t.c.id == found).values(
+        assessment=assessment, assessed_by=user, assessed_at=now, assessment_comment=comment))
