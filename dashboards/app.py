@@ -22,6 +22,7 @@ from dashboards import auth
 from dashboards.context import AppContext, PageRequest
 from dashboards.data import LIVE, StoreReader
 from dashboards.pages import PAGES, page_for
+from safety import users as user_store
 from safety.config import StudyConfig
 from safety.store import Store
 
@@ -76,6 +77,10 @@ def create_app(cfg: StudyConfig, store: Store, *, demo: bool = False) -> dash.Da
                     external_stylesheets=[dbc.themes.BOOTSTRAP], suppress_callback_exceptions=True,
                     serve_locally=True, update_title=None)
     ctx = AppContext(cfg, store, StoreReader(store), Path(tempfile.mkdtemp(prefix="vigil-listings-")), demo)
+    if demo:
+        password = user_store.ensure_demo_user(store)
+        if password:
+            print(f"demo dashboard user: demo / {password}", flush=True)  # noqa: T201 - shown once, by design
     app.vigil_context = ctx  # the benchmark and tests reach the page renderers through this
 
     def layout() -> html.Div:

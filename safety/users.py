@@ -142,6 +142,15 @@ def verify_login(store: Store, username: str, password: str) -> User | None:
     return _user(row)
 
 
+def ensure_demo_user(store: Store, username: str = "demo", role: str = "committee") -> str | None:
+    """In demo mode only: a user with a fresh random password (returned, to print), when the store has
+    no user yet; None when users exist. Production never gets a default account."""
+    if list_users(store):
+        return None
+    _, password = create_user(store, username, role, actor="demo")
+    return password
+
+
 def touch(store: Store, user_id: int, *, login: bool = False) -> None:
     """Record that the user was here now (and logged in, when `login`)."""
     t = schema.app_user
@@ -152,6 +161,6 @@ def touch(store: Store, user_id: int, *, login: bool = False) -> None:
 
 
 __all__ = [
-    "MIN_PASSWORD_LENGTH", "ROLES", "User", "UserError", "create_user", "generate_password", "get_user",
+    "MIN_PASSWORD_LENGTH", "ROLES", "User", "UserError", "create_user", "ensure_demo_user", "generate_password", "get_user",
     "get_user_by_id", "hash_password", "list_users", "reset_password", "set_active", "touch", "verify_login",
 ]

@@ -178,7 +178,7 @@ def test_new_susar_delivers_exactly_one_message(store, smtp):
     report = deliver_pending(store, smtp.settings, cfg, NOW)
     assert (report.sent, report.failed) == (1, 0)
     (rcpts, msg), = smtp.inbox.messages
-    assert msg["Subject"] == "[VIGIL-ELA-EXE-01] CRITICAL: New SUSAR ST-ST-001-1: report due 2025-03-17 (ST-001)"
+    assert msg["Subject"] == "[VIGIL-ELA-EXE-01] CRITICAL: New SUSAR ST-ST-001-1: report due 2025-03-17 - subject ST-001"
     assert sorted(rcpts) == sorted(CFG.addresses(["pharmacovigilance", "safety_officers", "pi"]))
     plain = msg.get_body(("plain",)).get_content()
     for expected in ("Study: VIGIL-ELA-EXE-01", "Subject: ST-001", "Rule: susar_new",
@@ -323,7 +323,8 @@ def test_digest_one_message_per_group_then_nothing(store, smtp):
     report = send_digest(store, smtp.settings, cfg, NOW)
     groups = cfg.rule("lab_without_ae").recipients
     assert report.messages == len(groups) == len(smtp.inbox.messages) and report.alerts == 2
-    for rcpts, msg in smtp.inbox.messages:
+    assert sorted(sorted(r) for r, _ in smtp.inbox.messages) == sorted(sorted(cfg.addresses([g])) for g in groups)
+    for _, msg in smtp.inbox.messages:
         assert "2 alerts" in msg["Subject"] and "Grade 4 ALT" in msg.get_body(("plain",)).get_content()
     assert set(list_alerts(store)["status"]) == {"digested"}
     assert send_digest(store, smtp.settings, cfg, NOW + dt.timedelta(days=1)).messages == 0

@@ -12,8 +12,8 @@ import yaml
 from safety.alerts import AlertConfig, AlertRuleError, events_for_rule, stale_data_event
 from safety.alerts.events import event_key, quarantine_growth_frame
 from safety.alerts.render import alert_message, subject_line
-from safety.config import ConfigError, load_config, load_model
 from safety.alerts.rules import load_alert_config
+from safety.config import ConfigError, load_config, load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 CFG = load_alert_config(load_config(ROOT / "config" / "study.yaml"))

@@ -74,15 +74,11 @@ def test_cli_pfs_json(tmp_path) -> None:
 
     from typer.testing import CliRunner
 
-    try:
-        from safety.cli import pfs as _pfs  # noqa: F401  registers the command
-    except ImportError as exc:  # the CLI package imports every command module, some owned elsewhere
-        pytest.skip(f"safety.cli does not import yet: {exc}")
-    from safety.cli.app import app
+    from safety.cli import app
 
-    pl.DataFrame({"USUBJID": ["A", "B"], "RFXSTDTC": ["2024-01-01", "2024-01-01"], "DTHDTC": [None, None]}).write_csv(
-        tmp_path / "dm.csv")
-    pl.DataFrame({"USUBJID": ["A", "A", "B"], "RSSEQ": [1, 2, 1], "RSTESTCD": ["OVRLRESP"] * 3,
+    pl.DataFrame({"STUDYID": ["S", "S"], "USUBJID": ["A", "B"], "RFXSTDTC": ["2024-01-01", "2024-01-01"],
+                  "DTHDTC": [None, None]}).write_csv(tmp_path / "dm.csv")
+    pl.DataFrame({"STUDYID": ["S"] * 3, "USUBJID": ["A", "A", "B"], "RSSEQ": [1, 2, 1], "RSTESTCD": ["OVRLRESP"] * 3,
                   "RSEVAL": ["INVESTIGATOR"] * 3, "RSSTRESC": ["SD", "PD", "SD"],
                   "RSDTC": ["2024-02-26", "2024-04-22", "2024-07-15"]}).write_parquet(tmp_path / "rs.parquet")
     result = CliRunner().invoke(app, ["pfs", "--rs", str(tmp_path / "rs.parquet"), "--dm", str(tmp_path / "dm.csv"),

@@ -34,8 +34,9 @@ def _insert_ignoring_duplicates(conn: Connection, values: dict[str, Any]) -> int
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     else:
         raise NotImplementedError(f"alert outbox: dialect {conn.dialect.name} is not supported")
-    stmt = dialect_insert(A).values(**values).on_conflict_do_nothing(index_elements=["event_key"])
-    return conn.execute(stmt).rowcount
+    stmt = dialect_insert(A).values(**values).on_conflict_do_nothing(index_elements=["event_key"]).returning(A.c.id)
+    # RETURNING, not rowcount: drivers differ in what rowcount reports for a skipped conflict
+    return len(conn.execute(stmt).all())
 
 
 def insert_events(conn: Connection, events: list[AlertEvent], cycle_id: int | None, now: dt.datetime,

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
+from email import policy as email_policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
+# RFC 5322 allows 998-character lines; folding at 78 made some readers show a subject with a
+# leading blank, so headers are folded only when they are really long
+POLICY = email_policy.SMTP.clone(max_line_length=998)
+
 
 def subject_line(study_id: str, alert: Mapping[str, Any]) -> str:
     subject = f"[{study_id}] {str(alert['severity']).upper()}: {alert['title']}"
-    if alert.get("usubjid") and alert["usubjid"] not in subject:
-        subject += f" ({alert['usubjid']})"
+    if alert.get("usubjid"):
+        subject += f" - subject {alert['usubjid']}"
     # header injection: a title can never start a new header line
     return " ".join(subject.split())
 
@@ -43,7 +48,7 @@ def _link_html(link: str | None) -> str:
 
 
 def alert_message(study_id: str, alert: Mapping[str, Any], sender: str, to: list[str]) -> EmailMessage:
-    msg = EmailMessage()
+    msg = EmailMessage(policy=POLICY)
     msg["Subject"] = subject_line(study_id, alert)
     msg["From"] = sender
     msg["To"] = ", ".join(to)
@@ -65,7 +70,7 @@ def alert_message(study_id: str, alert: Mapping[str, Any], sender: str, to: list
 def digest_message(study_id: str, recipient: str, alerts: list[Mapping[str, Any]], sender: str,
                    to: list[str]) -> EmailMessage:
     """One message listing every digest alert for one recipient group (or address)."""
-    msg = EmailMessage()
+    msg = EmailMessage(policy=POLICY)
     msg["Subject"] = f"[{study_id}] Daily safety digest: {len(alerts)} alert{'s' if len(alerts) != 1 else ''}"
     msg["From"] = sender
     msg["To"] = ", ".join(to)

@@ -14,6 +14,10 @@ from safety.cli import pfs  # noqa: E402,F401
 from safety.cli import grade  # noqa: E402,F401
 from safety.cli import results  # noqa: E402,F401
 from safety.cli import service  # noqa: E402,F401
+from safety.cli import alerts  # noqa: E402,F401
+from safety.cli import listing  # noqa: E402,F401
+from safety.cli import users  # noqa: E402,F401
+from safety.cli import dashboard  # noqa: E402,F401
 
 
 def main() -> None:

@@ -69,7 +69,9 @@ def tumour_frames(rng: np.random.Generator, plan: pl.DataFrame) -> dict[str, pl.
     subj = plan.select("IDX", "STUDYID", "USUBJID", "FIRST", "FOLLOW_END")
     f = pl.col("FIRST")
     lnk = pl.format("T{}", pl.col("L").cast(pl.String).str.zfill(2))
-    evaluated = plan.filter(pl.col("WITHDRAW_DAY") < 0).select("IDX")
+    # every enrolled subject had the screening CT and [18F]FES-PET (eligibility needs them);
+    # only those who did not withdraw have later scans
+    evaluated = plan.select("IDX")
 
     tu = lesions.join(evaluated, on="IDX").join(subj, on="IDX").sort("USUBJID", "L").select(
         "STUDYID", pl.lit("TU").alias("DOMAIN"), "USUBJID",

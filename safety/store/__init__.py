@@ -33,8 +33,8 @@ def frame_bytes(frame: pl.DataFrame) -> bytes:
 
 
 def frame_sha256(frame: pl.DataFrame) -> str:
-    """A content hash independent of Parquet encoding: the CSV text of the frame."""
-    return hashlib.sha256(frame.write_csv().encode()).hexdigest()
+    """A content hash independent of Parquet encoding: the newline-delimited JSON of the frame."""
+    return hashlib.sha256(frame.write_ndjson().encode()).hexdigest()
 
 
 class Store:
