@@ -74,7 +74,7 @@ def create_app(cfg: StudyConfig, store: Store, *, demo: bool = False) -> dash.Da
     auth.setup_auth(server, store, f"{cfg.study.id}: {cfg.study.title}",
                     secure_cookies=cfg.dashboard.base_url.startswith("https://"))
     app = dash.Dash(__name__, server=server, title=f"Vigil - {cfg.study.id}", assets_folder=str(ASSETS),
-                    external_stylesheets=[dbc.themes.BOOTSTRAP], suppress_callback_exceptions=True,
+                    suppress_callback_exceptions=True,
                     serve_locally=True, update_title=None)
     ctx = AppContext(cfg, store, StoreReader(store), Path(tempfile.mkdtemp(prefix="vigil-listings-")), demo)
     if demo:

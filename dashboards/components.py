@@ -50,7 +50,8 @@ def grid(grid_id: str, frame: pl.DataFrame | None, columns: list[str] | None = N
     frame = frame if frame is not None else pl.DataFrame()
     columns = [c for c in (columns or frame.columns) if c in frame.columns]
     options: dict[str, Any] = {"pagination": frame.height > 200, "paginationPageSize": 100,
-                               "enableCellTextSelection": True, "ensureDomOrder": True}
+                               "enableCellTextSelection": True, "ensureDomOrder": True,
+                               "suppressColumnVirtualisation": True}
     if selectable:
         options["rowSelection"] = {"mode": "singleRow", "enableClickSelection": True}
     return dag.AgGrid(

@@ -140,7 +140,12 @@ def _dlt(out: Derived, t, graded: pl.DataFrame, inputs: Inputs, rules: Rules) ->
 
 def _activity(out: Derived, t, rules: Rules, data_cut: date) -> None:
     from safety.activity import (
-        best_percent_change, derive_pfs, fes_pet_summary, kaplan_meier, landmark_status, response_by_visit,
+        best_percent_change,
+        derive_pfs,
+        fes_pet_summary,
+        kaplan_meier,
+        landmark_status,
+        response_by_visit,
         six_month_rate,
     )
 

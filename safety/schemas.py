@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-S, F, I = pl.String, pl.Float64, pl.Int64
+S, F, INT = pl.String, pl.Float64, pl.Int64
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ DM = _spec(
 EX = _spec(
     "EX",
     {
-        "EXSEQ": I, "EXTRT": S, "EXDOSE": F, "EXDOSU": S, "EXDOSFRQ": S, "EXROUTE": S,
+        "EXSEQ": INT, "EXTRT": S, "EXDOSE": F, "EXDOSU": S, "EXDOSFRQ": S, "EXROUTE": S,
         "EXSTDTC": S, "EXENDTC": S, "EXADJ": S, "VISITNUM": F, "VISIT": S,
     },
     ("EXSEQ", "EXTRT", "EXSTDTC"),
@@ -70,8 +70,8 @@ SERIOUSNESS_FLAGS = ("AESDTH", "AESLIFE", "AESHOSP", "AESDISAB", "AESCONG", "AES
 AE = _spec(
     "AE",
     {
-        "AESEQ": I, "AESPID": S, "AETERM": S, "AEDECOD": S, "AEPTCD": I, "AEBODSYS": S, "AESOC": S,
-        "AESEV": S, "AETOXGR": I, "AESER": S, **{f: S for f in SERIOUSNESS_FLAGS},
+        "AESEQ": INT, "AESPID": S, "AETERM": S, "AEDECOD": S, "AEPTCD": INT, "AEBODSYS": S, "AESOC": S,
+        "AESEV": S, "AETOXGR": INT, "AESER": S, **{f: S for f in SERIOUSNESS_FLAGS},
         # AEREL: relatedness to elacestrant (SDTM's own); AEREL2: to exemestane (from SUPPAE)
         "AEREL": S, "AEREL2": S, "AEACN": S, "AEACNOTH": S, "AEOUT": S,
         "AESTDTC": S, "AEENDTC": S,
@@ -88,7 +88,7 @@ AE = _spec(
 LB = _spec(
     "LB",
     {
-        "LBSEQ": I, "LBTESTCD": S, "LBTEST": S, "LBCAT": S, "LBORRES": S, "LBORRESU": S,
+        "LBSEQ": INT, "LBTESTCD": S, "LBTEST": S, "LBCAT": S, "LBORRES": S, "LBORRESU": S,
         "LBORNRLO": S, "LBORNRHI": S, "LBSTRESC": S, "LBSTRESN": F, "LBSTRESU": S,
         "LBSTNRLO": F, "LBSTNRHI": F, "LBNRIND": S, "LBBLFL": S, "VISITNUM": F, "VISIT": S,
         "LBDTC": S,
@@ -102,7 +102,7 @@ LB = _spec(
 RS = _spec(
     "RS",
     {
-        "RSSEQ": I, "RSLNKGRP": S, "RSTESTCD": S, "RSTEST": S, "RSCAT": S, "RSORRES": S,
+        "RSSEQ": INT, "RSLNKGRP": S, "RSTESTCD": S, "RSTEST": S, "RSCAT": S, "RSORRES": S,
         "RSSTRESC": S, "RSSTAT": S, "RSEVAL": S, "RSEVALID": S, "RSACPTFL": S,
         "VISITNUM": F, "VISIT": S, "RSDTC": S,
     },
@@ -114,7 +114,7 @@ RS = _spec(
 TU = _spec(
     "TU",
     {
-        "TUSEQ": I, "TULNKID": S, "TUTESTCD": S, "TUTEST": S, "TUORRES": S, "TUSTRESC": S,
+        "TUSEQ": INT, "TULNKID": S, "TUTESTCD": S, "TUTEST": S, "TUORRES": S, "TUSTRESC": S,
         "TULOC": S, "TUMETHOD": S, "TUEVAL": S, "TUEVALID": S, "TUACPTFL": S,
         "VISITNUM": F, "VISIT": S, "TUDTC": S,
     },
@@ -126,7 +126,7 @@ TU = _spec(
 TR = _spec(
     "TR",
     {
-        "TRSEQ": I, "TRGRPID": S, "TRLNKGRP": S, "TRLNKID": S, "TRTESTCD": S, "TRTEST": S,
+        "TRSEQ": INT, "TRGRPID": S, "TRLNKGRP": S, "TRLNKID": S, "TRTESTCD": S, "TRTEST": S,
         "TRORRES": S, "TRORRESU": S, "TRSTRESC": S, "TRSTRESN": F, "TRSTRESU": S, "TRSTAT": S,
         "TRMETHOD": S, "TREVAL": S, "TREVALID": S, "TRACPTFL": S, "VISITNUM": F, "VISIT": S,
         "TRDTC": S,
@@ -142,7 +142,7 @@ TR = _spec(
 DS = _spec(
     "DS",
     {
-        "DSSEQ": I, "DSSPID": S, "DSTERM": S, "DSDECOD": S, "DSCAT": S, "DSSCAT": S,
+        "DSSEQ": INT, "DSSPID": S, "DSTERM": S, "DSDECOD": S, "DSCAT": S, "DSSCAT": S,
         "VISITNUM": F, "VISIT": S, "DSDTC": S, "DSSTDTC": S,
     },
     ("DSSEQ", "DSDECOD"),

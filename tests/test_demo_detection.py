@@ -6,7 +6,6 @@ futility outcome, FES-PET deviations); this test reads the service's stored resu
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, timedelta
 
 import polars as pl

@@ -15,8 +15,8 @@ from dashboards.figures import boundary_figure, oc_figure
 NAME = "dlt"
 PATH = "/dlt"
 TITLE = "DLT & boundaries"
-CANDIDATE_COLUMNS = ["CANDIDATE_ID", "USUBJID", "DLT_RULE", "DLT_DESC", "DLTSTDT", "TERM", "GRADE", "DURATION",
-                     "CANDSTAT", "REVIEW", "SRC", "DECISION", "DECIDED_BY", "COMMENT"]
+CANDIDATE_COLUMNS = ["CANDIDATE_ID", "USUBJID", "DECISION", "DLT_RULE", "DLT_DESC", "DLTSTDT", "TERM", "GRADE", "DURATION",
+                     "CANDSTAT", "REVIEW", "SRC", "DECIDED_BY", "COMMENT"]
 
 
 def candidates_with_decisions(candidates: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame:

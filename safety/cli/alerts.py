@@ -41,7 +41,8 @@ def list_command(
     cfg = study_config(config)
     frame = list_alerts(open_store(cfg), status, limit, unacknowledged)
     if fmt == OutputFormat.table:
-        frame = frame.select("id", "created_at", "severity", "rule", "status", "usubjid", "title", "acknowledged_by")
+        frame = frame.select("id", pl.col("created_at").dt.strftime("%Y-%m-%d %H:%M").alias("created (UTC)"), "severity",
+                             "rule", "status", "usubjid", "title", pl.col("acknowledged_by").alias("ack by"))
     emit(frame, fmt, title=f"{cfg.study.id}: alerts", extra={"count": frame.height} if fmt == OutputFormat.json else None)
 
 

@@ -10,7 +10,16 @@ import polars as pl
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from safety.cli.app import ConfigOption, FormatOption, OutputFormat, UserError, app, console, emit, err_console
+from safety.cli.app import (
+    ConfigOption,
+    FormatOption,
+    OutputFormat,
+    UserError,
+    app,
+    console,
+    emit,
+    err_console,
+)
 from safety.config import ConfigError, StudyConfig, load_config
 from safety.schemas import TABLES
 

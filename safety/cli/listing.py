@@ -102,7 +102,14 @@ def susar_listing_command(
     who = user or getpass.getuser()
     listing_meta = ListingMeta(cfg.study.id, data_cut, utcnow().replace(microsecond=0), title, period)
     target = out or Path(f"{kind}_{start or 'start'}_{data_cut}.{file_format}")
-    written = write_listing(frame, target, file_format, listing_meta)
+    try:
+        written = write_listing(frame, target, file_format, listing_meta)
+    except OSError as exc:
+        raise UserError(f"{target}: cannot write ({exc.strerror or exc})") from None
+    except Exception as exc:  # noqa: BLE001 - a writer failure (e.g. fpdf layout) is one line, not a traceback
+        if type(exc).__module__.startswith(("fpdf", "xlsxwriter")):
+            raise UserError(f"{target}: the {file_format} writer failed: {exc}") from None
+        raise
     params = dict(written.params) | {
         "kind": kind, "from": None if start is None else start.isoformat(),
         "to": None if end is None else end.isoformat(), "cumulative": cumulative,

@@ -21,13 +21,40 @@ def _stored(config: Path | None, *names: str):
     return store, frames
 
 
-@app.command()
-def dlt(config: ConfigOption = None, fmt: FormatOption = OutputFormat.table) -> None:
+dlt_app = typer.Typer(help="DLTs: each subject's status, candidates and the committee's decisions.",
+                      invoke_without_command=True, no_args_is_help=False)
+app.add_typer(dlt_app, name="dlt")
+
+
+@dlt_app.callback()
+def dlt(ctx: typer.Context, config: ConfigOption = None, fmt: FormatOption = OutputFormat.table) -> None:
     """Each subject's DLT status with the triggering records, and the safety run-in decision."""
+    if ctx.invoked_subcommand is not None:
+        return
     _, (report, decision) = _stored(config, "dlt_report", "runin_decision")
     row = decision.row(0, named=True)
     emit(report, fmt, title="DLT status and candidates (only committee-confirmed DLTs count)",
          extra={"runin_decision": row["decision"], "runin": row["sentence"], "rule_version": row["rule_version"]})
+
+
+@dlt_app.command("decide")
+def decide(
+    candidate: Annotated[str, typer.Argument(help="CANDIDATE_ID as `vigil dlt` prints it")],
+    decision: Annotated[str, typer.Option(help="confirmed or rejected")],
+    user: Annotated[str, typer.Option(help="the committee member recording it")],
+    comment: Annotated[str, typer.Option(help="the committee's reasoning")] = "",
+    config: ConfigOption = None,
+) -> None:
+    """Record the committee's decision on a DLT candidate (audited; counts from the next cycle)."""
+    from safety.cli.core import open_store, study_config
+    from safety.committee import DecisionError, record_dlt_decision
+
+    store = open_store(study_config(config))
+    try:
+        record_dlt_decision(store, candidate, decision, user, comment)
+    except DecisionError as exc:
+        raise UserError(str(exc)) from None
+    typer.echo(f"{candidate}: {decision.upper()} by {user}")
 
 
 signals_app = typer.Typer(help="Signals: AE rates above what the reference safety information predicts.",

@@ -110,27 +110,21 @@ def serve(config: ConfigOption = None,
         flag.wait()
         _shutdown(sched)
         return
-    dash_app = create_app(cfg) if _takes_config(create_app) else create_app()
-    server = getattr(dash_app, "server", dash_app)
-    console.print(f"dashboard: http://{host}:{port}/  (Ctrl-C or SIGTERM stops)")
-    from werkzeug.serving import make_server
+    try:
+        dash_app = create_app(cfg, store, demo=demo)
+        from werkzeug.serving import make_server
 
-    http = make_server(host, port, server, threaded=True)
+        http = make_server(host, port, dash_app.server, threaded=True)
+    except BaseException:
+        _shutdown(sched)
+        raise
+    console.print(f"dashboard: http://{host}:{port}/  (Ctrl-C or SIGTERM stops)")
     # the HTTP server stops from another thread; the signal handler only sets the flag
     flag.install(on_stop=lambda: threading.Thread(target=http.shutdown, daemon=True).start())
     try:
         http.serve_forever()
     finally:
         _shutdown(sched)
-
-
-def _takes_config(factory) -> bool:  # noqa: ANN001
-    import inspect
-
-    try:
-        return len(inspect.signature(factory).parameters) > 0
-    except (TypeError, ValueError):
-        return False
 
 
 @app.command("jobs")

@@ -148,7 +148,10 @@ def _write_pdf(frame: pl.DataFrame, path: Path, meta: ListingMeta) -> int:
             self.set_x(self.l_margin)
             self.cell(0, 5, f"Page {self.page_no()} of {{nb}}", align="R")
 
-    pdf = _Listing(orientation="L", unit="mm", format="A4")
+    # A line listing has ~30 columns: on A4 some would be narrower than one character, which fpdf
+    # refuses; wide listings go on A3 landscape, and every column keeps a readable minimum width.
+    page = "A4" if frame.width <= 18 else "A3"
+    pdf = _Listing(orientation="L", unit="mm", format=page)
     pdf.set_auto_page_break(auto=True, margin=12)
     pdf.set_margins(8, 8, 8)
     pdf.add_page()
@@ -157,8 +160,7 @@ def _write_pdf(frame: pl.DataFrame, path: Path, meta: ListingMeta) -> int:
     rows = _rows(frame)
     lengths = [max([len(c), *(min(len(r[j]), 80) for r in rows)]) for j, c in enumerate(frame.columns)]
     weights = [min(max(n, 6), 40) for n in lengths]
-    total = sum(weights) or 1
-    widths = tuple(w / total * pdf.epw for w in weights)
+    widths = _column_widths(weights, pdf.epw, minimum=min(9.0, pdf.epw / max(len(weights), 1)))
     with pdf.table(col_widths=widths, text_align="LEFT", line_height=2.6, markdown=False,
                    headings_style=FontFace(emphasis="BOLD", fill_color=(221, 221, 221)),
                    repeat_headings=1) as table:
@@ -169,6 +171,24 @@ def _write_pdf(frame: pl.DataFrame, path: Path, meta: ListingMeta) -> int:
         pdf.cell(0, 5, "No records.")
     pdf.output(str(path))
     return pdf.pages_count
+
+
+def _column_widths(weights: list[int], page_width: float, minimum: float) -> tuple[float, ...]:
+    """Widths proportional to content, none below `minimum`, filling `page_width` exactly."""
+    widths = [0.0] * len(weights)
+    free, flexible = page_width, list(range(len(weights)))
+    while flexible:
+        total = sum(weights[j] for j in flexible) or 1
+        narrow = [j for j in flexible if weights[j] / total * free < minimum]
+        if not narrow:
+            for j in flexible:
+                widths[j] = weights[j] / total * free
+            break
+        for j in narrow:
+            widths[j] = minimum
+        free -= minimum * len(narrow)
+        flexible = [j for j in flexible if j not in narrow]
+    return tuple(widths)
 
 
 def write_listing(frame: pl.DataFrame, path: Path | str, fmt: Format, meta: ListingMeta) -> ListingFile:
