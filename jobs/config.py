@@ -90,8 +90,6 @@ class DemoFeedSchedule(Schedule):
 
 class JobsConfig(_Strict):
     timezone: str = "UTC"
-    # data older than this (since the last successful ingest) raises the stale-data alert
-    stale_after_hours: float = Field(default=48, gt=0)
     # a step's lease lives this long unless its heartbeat renews it; a crashed holder frees it
     lease_seconds: float = Field(default=600, gt=0)
     # a run missed by more than this (scheduler down, machine asleep) is skipped, not run late

@@ -53,6 +53,13 @@ def source_health(store: Store) -> list[dict[str, Any]]:
     return out
 
 
+def stale_limit_hours(cfg: StudyConfig) -> float:
+    """One limit for the health view and the stale-data alert: the alerting config's."""
+    from safety.alerts import load_alert_config
+
+    return load_alert_config(cfg).stale_data.hours
+
+
 def service_health(store: Store, cfg: StudyConfig, now: datetime | None = None) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     jobs_cfg = load_jobs_config(cfg)
@@ -69,9 +76,10 @@ def service_health(store: Store, cfg: StudyConfig, now: datetime | None = None) 
             "last_error": last.get("error"),
         })
     last_success = last_ingest_success(store)
+    limit = stale_limit_hours(cfg)
     return {
         "now": now, "jobs": jobs, "sources": source_health(store),
-        "last_ingest_success_at": last_success, "stale_after_hours": jobs_cfg.stale_after_hours,
-        "stale": stale_data(last_success, now, jobs_cfg.stale_after_hours),
+        "last_ingest_success_at": last_success, "stale_after_hours": limit,
+        "stale": stale_data(last_success, now, limit),
         "scheduler_started": bool(scheduled),
     }

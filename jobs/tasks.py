@@ -154,7 +154,9 @@ def _cycle(ctx: StepContext) -> dict[str, Any]:
 
     result = run_cycle(ctx.cfg, ctx.store, source=ctx.source, now=utcnow())
     return {"cycle_id": result.cycle_id, "status": result.status, "data_cut": str(result.data_cut),
-            "ingest_run_id": getattr(result.ingest, "run_id", None), "alerts_created": result.alerts_created}
+            "ingest_run_id": getattr(result.ingest, "run_id", None), "alerts_created": result.alerts_created,
+            "ingest_errors": getattr(result.ingest, "errors", []), "seconds": result.seconds,
+            "derived_rows": result.derived_rows}
 
 
 def delivery_step(ctx: StepContext) -> dict[str, Any]:
@@ -168,7 +170,7 @@ def delivery_step(ctx: StepContext) -> dict[str, Any]:
     # the alert's event key carries the date, so a stale episode alerts once a day, not every minute
     raised = alerts.raise_stale_data_alert(ctx.store, alert_cfg, now)
     delivered = alerts.deliver_pending(ctx.store, ctx.cfg.settings, alert_cfg, now)
-    return {"stale": stale_data(last_success, now, ctx.jobs.stale_after_hours), "stale_alerts_raised": raised,
+    return {"stale": stale_data(last_success, now, alert_cfg.stale_data.hours), "stale_alerts_raised": raised,
             "last_ingest_success": str(last_success) if last_success else None, "delivery": _counts(delivered)}
 
 

@@ -23,7 +23,6 @@ def cfg_with(tmp_path: Path, jobs: dict) -> StudyConfig:
     ({"cycle": {"every": "fortnightly"}}, "jobs.cycle.every"),
     ({"digest": {"every": "1m", "cron": "0 7 * * *"}}, "jobs.digest"),
     ({"susar_listing": {"cron": "0 6 * *"}}, "jobs.susar_listing.cron"),
-    ({"stale_after_hours": 0}, "jobs.stale_after_hours"),
     ({"cylce": {"every": "1m"}}, "jobs.cylce"),
 ])
 def test_invalid_jobs_section_names_file_and_field(tmp_path, jobs, field):

@@ -133,6 +133,12 @@ def redcap():
     server.close()
 
 
+def alerts_config_hours(cfg) -> float:
+    from safety import alerts
+
+    return alerts.load_alert_config(cfg).stale_data.hours
+
+
 def study(tmp_path: Path, url: str, fmt: str = "json", **jobs: object):
     folder = tmp_path / "config"
     shutil.copytree(REPO_ROOT / "config", folder)
@@ -208,7 +214,9 @@ def test_server_errors_are_retried_with_backoff(tmp_path, redcap, monkeypatch):
 @pytest.mark.parametrize("mode, reason", [("garbage", "not JSON"), ("slow", "no answer within 0.5 s")])
 def test_failing_source_fails_the_run_keeps_data_and_goes_stale(tmp_path, redcap, monkeypatch, mode, reason):
     monkeypatch.setenv("TEST_REDCAP_TOKEN", TOKEN)
-    cfg = study(tmp_path, redcap.url, stale_after_hours=2)
+    cfg = study(tmp_path, redcap.url)
+    alerting = cfg.folder / "alerting.yaml"
+    alerting.write_text(alerting.read_text().replace("  hours: 26 ", "  hours: 2 "))
     jobs_cfg = load_jobs_config(cfg)
     store = Store(cfg.database)
     assert run_step(cfg, jobs_cfg, store, "cycle").outcome == "success"
@@ -221,6 +229,7 @@ def test_failing_source_fails_the_run_keeps_data_and_goes_stale(tmp_path, redcap
     assert last["status"] == "failed" and reason in last["message"]
     assert store.current("AE").equals(before)
     assert job_runs(store, "cycle")[0]["error"] == outcome.error
+    assert alerts_config_hours(cfg) == 2
     later = utcnow().replace(microsecond=0)
     assert not service_health(store, cfg, later)["stale"]
     from datetime import timedelta

@@ -102,9 +102,15 @@ def run_ingest(cfg: StudyConfig, store, source: Path | None, quiet: bool = False
 @app.command("ingest")
 def ingest_command(config: ConfigOption = None, source: SourceOption = None, fmt: FormatOption = OutputFormat.table) -> None:
     """Pull the configured source (or --source DIR) into the store now."""
+    from jobs.locks import LeaseBusy, hold
+
     cfg = study_config(config)
     store = open_store(cfg)
-    result = run_ingest(cfg, store, source, quiet=fmt == OutputFormat.json)
+    try:
+        with hold(store, "cycle"):  # an ingest is the first step of a cycle: never two at once
+            result = run_ingest(cfg, store, source, quiet=fmt == OutputFormat.json)
+    except LeaseBusy as exc:
+        raise UserError(f"a cycle is already running ({exc}); nothing was ingested") from None
     rows = [
         {"domain": d, **(info.get("counts") or {}), "quarantined": info.get("quarantined", 0),
          "unchanged_file": bool(info.get("skipped_unchanged"))}
@@ -120,7 +126,7 @@ def ingest_command(config: ConfigOption = None, source: SourceOption = None, fmt
         raise typer.Exit(1)
 
 
-def status_report(store) -> tuple[pl.DataFrame, dict]:
+def status_report(store, cfg: StudyConfig | None = None) -> tuple[pl.DataFrame, dict]:
     counts = []
     for domain in TABLES:
         frame = store.current(domain)
@@ -128,8 +134,14 @@ def status_report(store) -> tuple[pl.DataFrame, dict]:
                        "subjects": frame.get_column("USUBJID").n_unique() if frame.height else 0})
     runs = store.runs(5)
     last = store.last_successful_run()
+    from jobs.health import service_health
+
+    health = service_health(store, cfg) if cfg is not None else {}
     extra = {
         "subjects": next(c["subjects"] for c in counts if c["domain"] == "DM"),
+        "data_stale": health.get("stale"), "stale_after_hours": health.get("stale_after_hours"),
+        "jobs": [{k: j[k] for k in ("job", "next_run_at", "last_outcome", "last_success_at")}
+                 for j in health.get("jobs", [])],
         "last_run": None if runs.is_empty() else runs.row(0, named=True) | {"details": None},
         "last_success_at": None if last is None else str(last["finished_at"]),
         "quarantined_last_run": 0 if last is None else last["n_quarantined"],
@@ -142,13 +154,18 @@ def status(config: ConfigOption = None, fmt: FormatOption = OutputFormat.table) 
     """Subjects, records per domain, the last ingest runs and quarantine counts."""
     cfg = study_config(config)
     store = open_store(cfg)
-    frame, extra = status_report(store)
+    frame, extra = status_report(store, cfg)
     if fmt == OutputFormat.table:
         emit(frame, fmt, title=f"{cfg.study.id}: records in the store")
         runs = store.runs(5)
         if not runs.is_empty():
             emit(runs.select("id", "status", "started_at", "n_new", "n_changed", "n_unchanged", "n_deleted",
                              "n_quarantined"), fmt, title="last ingest runs")
+        if extra["jobs"]:
+            emit(pl.DataFrame(extra["jobs"]), fmt, title="scheduled jobs")
+        stale = "STALE" if extra["data_stale"] else "fresh"
+        console.print(f"data: {stale} (last successful pull {extra['last_success_at']}, "
+                      f"limit {extra['stale_after_hours']} h)", highlight=False)
         q = store.quarantine()
         if q.height:
             emit(q.group_by("domain", "reason").len().sort("len", descending=True).head(20), fmt,
@@ -168,18 +185,19 @@ def run_ingest_quiet(cfg: StudyConfig, store, source: Path | None):
 @app.command()
 def cycle(config: ConfigOption = None, source: SourceOption = None, fmt: FormatOption = OutputFormat.table) -> None:
     """One monitoring cycle now: ingest, grading, DLT and boundaries, SUSARs, signals, alerts, delivery."""
-    from safety.cycle import run_cycle
-    from safety.ingest import IngestError
-    from safety.sources import SourceUnavailable
+    from jobs.config import load_jobs_config
+    from jobs.tasks import run_step
 
     cfg = study_config(config)
     store = open_store(cfg)
-    try:
-        result = run_cycle(cfg, store, source)
-    except (IngestError, SourceUnavailable) as exc:
-        raise UserError(str(exc)) from None
-    rows = pl.DataFrame([{"table": k, "rows": v} for k, v in result.derived_rows.items()])
-    emit(rows, fmt, title=f"cycle {result.cycle_id}: {result.status} (data cut {result.data_cut})",
-         extra={"cycle_id": result.cycle_id, "status": result.status, "data_cut": str(result.data_cut),
-                "alerts_created": result.alerts_created, "seconds": result.seconds,
-                "ingest_errors": getattr(result.ingest, "errors", [])})
+    # under the same lease as the scheduler's cycle: a manual cycle never overlaps a scheduled one
+    outcome = run_step(cfg, load_jobs_config(cfg), store, "cycle", source=source)
+    if outcome.outcome == "skipped":
+        raise UserError(f"a cycle is already running ({outcome.error}); nothing was done")
+    if outcome.outcome != "success":
+        raise UserError(f"the cycle failed and was rolled back: {outcome.error}")
+    result = dict(outcome.result)
+    derived_rows = result.pop("derived_rows", {})
+    rows = pl.DataFrame([{"table": k, "rows": v} for k, v in derived_rows.items()])
+    emit(rows, fmt, title=f"cycle {result.get('cycle_id')}: {result.get('status')} (data cut {result.get('data_cut')})",
+         extra=result)

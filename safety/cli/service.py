@@ -70,7 +70,7 @@ def demo_config(root: Path) -> Path:
     data["source"] = {"kind": "sdtm_files", "path": "../sdtm"}
     data["database_url"] = "sqlite:///../vigil.db"
     jobs = data.setdefault("jobs", {})
-    jobs.update({"data_cut": "latest_record", "stale_after_hours": 24 * 365,
+    jobs.update({"data_cut": "latest_record",
                  "cycle": {"every": "1m"}, "delivery": {"every": "1m"},
                  "demo_feed": {"every": "1m", "enabled": True, "step_days": 14}})
     (target / "study.yaml").write_text("# written by `vigil serve --demo`\n" + yaml.safe_dump(data, sort_keys=False))

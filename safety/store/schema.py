@@ -216,7 +216,10 @@ job_run = Table(
     Column("host", String(128)),
     Column("counts", JSON),
     Column("error", Text),
+    # the fire time a scheduler claimed: two schedulers on one database run each fire time once
+    Column("scheduled_for", DateTime(timezone=True)),
     Index("ix_job_run_job", "job", "id"),
+    UniqueConstraint("job", "scheduled_for", name="uq_job_run_fire_time"),
 )
 
 app_user = Table(
