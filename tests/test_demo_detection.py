@@ -6,6 +6,7 @@ futility outcome, FES-PET deviations); this test reads the service's stored resu
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
@@ -147,3 +148,28 @@ def test_every_result_names_its_rule_version(demo):
         meta = store.derived_meta(name)
         assert meta["rule_version"], name
         assert meta["cycle_id"] is not None
+
+
+def _cli_json(cfg, *args: str) -> dict:
+    from typer.testing import CliRunner
+
+    from safety.cli import app
+
+    result = CliRunner().invoke(app, [*args, "--config", str(cfg.path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_cli_reports_read_the_stored_cycle(demo):
+    cfg, store, manifest, _ = demo
+    dlt = _cli_json(cfg, "dlt")
+    assert dlt["runin_decision"] == store.derived("runin_decision")["decision"].item()
+    assert {r["USUBJID"] for r in dlt["rows"] if r["CANDIDATE_ID"]} == {
+        d["USUBJID"] for d in manifest["planted"]["run_in"]["dlts"]}
+    signals = _cli_json(cfg, "signals")
+    assert manifest["planted"]["signal"]["AEDECOD"].lower() in {r["term"].lower() for r in signals["rows"]}
+    assert all(r["status"] in ("new", "ongoing") for r in signals["rows"])
+    pfs = _cli_json(cfg, "pfs")
+    rate = store.derived("pfs_rate").row(0, named=True)
+    assert pfs["six_month_rate"]["rate"] == pytest.approx(rate["rate"])
+    assert len(pfs["rows"]) == store.derived("pfs").height

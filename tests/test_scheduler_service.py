@@ -197,3 +197,44 @@ def test_two_schedulers_on_one_postgresql_database_run_each_fire_time_once(tmp_p
     # one run per second of the window, not two
     window = [f for f in fire_times if t0 <= f <= t1]
     assert (t1 - t0).total_seconds() - 2 <= len(window) <= (t1 - t0).total_seconds() + 1
+
+
+def test_dropped_files_are_graded_and_alerted_within_two_intervals_and_never_twice(tmp_path):
+    """The full cycle (ingest, grading, DLT, SUSARs, alerts) under the scheduler, not only ingest."""
+    url = f"sqlite:///{tmp_path / 'vigil.db'}"
+    interval = 5
+    config = write_config(tmp_path, url, cycle={"every": f"{interval}s"}, data_cut="latest_record")
+    demo_files(tmp_path / "sdtm", date(2025, 4, 1))
+    store = Store(url)
+    proc = start(config, tmp_path / "scheduler.log")
+    a = schema.alert
+
+    def susar_alerts() -> list[dict]:
+        with store.read() as conn:
+            return [dict(r) for r in conn.execute(
+                select(a.c.event_key, a.c.usubjid).where(a.c.rule.contains("susar"))).mappings()]
+
+    def cycles() -> list[dict]:
+        with store.read() as conn:
+            return [dict(r) for r in conn.execute(
+                select(schema.cycle.c.id, schema.cycle.c.status).order_by(schema.cycle.c.id)).mappings()]
+
+    try:
+        wait_for(lambda: any(c["status"] == "success" for c in cycles()), 60, "the first full cycle")
+        assert not susar_alerts()  # nothing serious, related and unexpected had happened by April 2025
+        demo_files(tmp_path / "sdtm", date(2026, 1, 15))  # the liver injury SUSAR is known by then
+        dropped = time.monotonic()
+        found = wait_for(susar_alerts, 2 * interval + 15, "the new SUSAR's alert")
+        elapsed = time.monotonic() - dropped
+        graded = store.derived("lb_graded")
+        assert graded is not None and graded.height == store.current("LB").height
+        n_cycles = len(cycles())
+        wait_for(lambda: len(cycles()) >= n_cycles + 1 and cycles()[-1]["status"] == "success", 3 * interval + 15,
+                 "another cycle on unchanged data")
+    finally:
+        assert stop(proc) == 0, (tmp_path / "scheduler.log").read_text()[-2000:]
+    assert elapsed <= 2 * interval + 15  # two intervals plus the cycle's own running time
+    assert "VIGIL-ELA-EXE-01-031013" in {f["usubjid"] for f in found}
+    assert len(susar_alerts()) == len(found)  # the later cycle raised nothing again
+    keys = [f["event_key"] for f in susar_alerts()]
+    assert len(keys) == len(set(keys))
