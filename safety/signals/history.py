@@ -19,29 +19,36 @@ def signal_key(grade_class: pl.Expr | str = "grade_class", term: pl.Expr | str =
 def update_signal_states(conn: Connection, signals: pl.DataFrame, cycle_id: int, now: datetime) -> pl.DataFrame:
     """Record which flagged terms are new, still flagged (ongoing) or no longer flagged (closed).
 
-    Returns the flagged rows with SIGNAL_KEY and SIGNAL_STATUS (new | ongoing), for alerts."""
+    Returns the flagged rows with SIGNAL_KEY, SIGNAL_STATUS (new | ongoing) and FIRST_SEEN_CYCLE
+    (a signal that closed and flags again starts a new episode), for alerts and the dashboard."""
     t = schema.signal_state
     flagged = signals.filter(pl.col("signal")).with_columns(signal_key().alias("SIGNAL_KEY"))
     known = {r.signal_key: r for r in conn.execute(select(t)).all()}
     keys = set(flagged["SIGNAL_KEY"].to_list())
-    status = {}
+    status, first_seen = {}, {}
     for key in keys:
         row = known.get(key)
         if row is None:
             conn.execute(insert(t).values(signal_key=key, status="new", first_seen_cycle=cycle_id,
                                           last_seen_cycle=cycle_id, first_seen_at=now, updated_at=now))
-            status[key] = "new"
-        else:
+            status[key], first_seen[key] = "new", cycle_id
+        elif row.status == "closed":
             # a closed signal that flags again is new again: the reviewer must look at it afresh
-            new_status = "new" if row.status == "closed" else "ongoing"
-            conn.execute(update(t).where(t.c.id == row.id).values(status=new_status, last_seen_cycle=cycle_id,
+            conn.execute(update(t).where(t.c.id == row.id).values(
+                status="new", first_seen_cycle=cycle_id, first_seen_at=now, last_seen_cycle=cycle_id,
+                updated_at=now, assessment=None, assessed_by=None, assessed_at=None, assessment_comment=None))
+            status[key], first_seen[key] = "new", cycle_id
+        else:
+            conn.execute(update(t).where(t.c.id == row.id).values(status="ongoing", last_seen_cycle=cycle_id,
                                                                  updated_at=now))
-            status[key] = new_status
+            status[key], first_seen[key] = "ongoing", row.first_seen_cycle
     for key, row in known.items():
         if key not in keys and row.status != "closed":
             conn.execute(update(t).where(t.c.id == row.id).values(status="closed", updated_at=now))
     return flagged.with_columns(
-        pl.col("SIGNAL_KEY").replace_strict(status, default=None, return_dtype=pl.String).alias("SIGNAL_STATUS")
+        pl.col("SIGNAL_KEY").replace_strict(status, default=None, return_dtype=pl.String).alias("SIGNAL_STATUS"),
+        pl.col("SIGNAL_KEY").replace_strict(first_seen, default=None, return_dtype=pl.Int64)
+        .alias("FIRST_SEEN_CYCLE"),
     )
 
 
