@@ -8,12 +8,15 @@ state; content hashes over those immutable payloads let anyone verify it later.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from typing import Any
 
+import polars as pl
+
 from sqlalchemy import func, insert, select
 
-from safety.store import Store, schema, utcnow
+from safety.store import Store, frame_sha256, schema, utcnow
 
 
 def data_cut_manifest(store: Store) -> dict[str, Any]:
@@ -73,8 +76,9 @@ def verify_data_cut(store: Store, cut_id: int) -> bool:
     dv = schema.derived
     with store.read() as conn:
         for info in manifest["derived"].values():
-            stored = conn.execute(select(dv.c.content_sha256).where(dv.c.id == info["id"])).scalar_one_or_none()
-            if stored != info["content_sha256"]:
+            payload = conn.execute(select(dv.c.payload).where(dv.c.id == info["id"])).scalar_one_or_none()
+            # recomputed from the stored bytes, not read back from the row's own hash column
+            if payload is None or frame_sha256(pl.read_parquet(io.BytesIO(payload))) != info["content_sha256"]:
                 return False
     return True
 

@@ -16,7 +16,7 @@ from sqlalchemy import insert
 from safety.cli.core import DEMO_START
 from safety.cycle import run_cycle
 from safety.demo import generate_study, write_study
-from safety.store import schema
+from safety.store import frame_bytes, schema
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +173,25 @@ def test_cli_reports_read_the_stored_cycle(demo):
     rate = store.derived("pfs_rate").row(0, named=True)
     assert pfs["six_month_rate"]["rate"] == pytest.approx(rate["rate"])
     assert len(pfs["rows"]) == store.derived("pfs").height
+
+
+def test_a_frozen_committee_data_cut_verifies_and_pins_its_tables(demo):
+    from sqlalchemy import update
+
+    from jobs.data_cut import freeze_data_cut, verify_data_cut
+
+    cfg, store, _, _ = demo
+    cut = freeze_data_cut(store, "DMC 2026-11", "statistician")
+    assert verify_data_cut(store, cut["id"])
+    assert freeze_data_cut(store, "DMC 2026-11", "someone else")["id"] == cut["id"]  # frozen once
+    pinned = cut["manifest"]["derived"]["susar_cases"]["id"]
+    frozen = store.derived("susar_cases", upto_id=pinned)
+    run_cycle(cfg, store, now=datetime(2026, 11, 24, 12, tzinfo=UTC), ingest_first=False, deliver=False)
+    assert store.derived_meta("susar_cases")["id"] > pinned  # live data moved on
+    assert store.derived("susar_cases", upto_id=pinned).equals(frozen)
+    assert verify_data_cut(store, cut["id"])
+    other = store.derived("edish")
+    with store.write() as conn:  # tamper with a frozen table: verification must notice
+        conn.execute(update(schema.derived).where(schema.derived.c.id == pinned).values(
+            payload=frame_bytes(other)))
+    assert not verify_data_cut(store, cut["id"])
