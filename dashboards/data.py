@@ -57,12 +57,20 @@ class DataCut:
 
 
 def _manifest_ids(manifest: dict[str, Any] | None, *keys: str) -> dict[str, int]:
-    """The manifest's name -> id mapping under the first of `keys` present (writers name it differently)."""
+    """name -> id from the manifest's first section among `keys`; an entry is an id or a mapping holding
+    one (`{"id": ...}` for derived tables, `{"max_changeset_id": ...}` for domains, as jobs.data_cut writes)."""
     manifest = manifest or {}
     for key in keys:
-        value = manifest.get(key)
-        if isinstance(value, dict):
-            return {str(k): int(v) for k, v in value.items() if v is not None}
+        section = manifest.get(key)
+        if not isinstance(section, dict):
+            continue
+        out = {}
+        for name, value in section.items():
+            if isinstance(value, dict):
+                value = value.get("id", value.get("max_changeset_id"))
+            if value is not None:
+                out[str(name)] = int(value)
+        return out
     return {}
 
 
@@ -88,7 +96,7 @@ class StoreReader:
             rows = conn.execute(select(t).order_by(t.c.id.desc())).mappings().all()
         return [DataCut(r["id"], r["label"], r["created_at"],
                         _manifest_ids(r["manifest"], "derived", "derived_ids"),
-                        _manifest_ids(r["manifest"], "changesets", "max_changeset", "domains"))
+                        _manifest_ids(r["manifest"], "domains", "changesets"))
                 for r in rows]
 
     def data_cut(self, cut: str | int | None) -> DataCut | None:

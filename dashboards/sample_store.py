@@ -44,7 +44,8 @@ def study_folder(out: Path, *, db_name: str = "vigil.db") -> StudyConfig:
     return load_config(study)
 
 
-def build_demo_store(out: Path, *, n_subjects: int | None = None, xss_term: bool = True) -> tuple[StudyConfig, Store]:
+def build_demo_store(out: Path, *, n_subjects: int | None = None, lb_rows: int = 5_000_000,
+                     xss_term: bool = True) -> tuple[StudyConfig, Store]:
     """Write the demo study (or a scaled one), ingest it and derive every table.
 
     `xss_term` rewrites one AE verbatim term to a script tag so that tests can check it shows as text.
@@ -55,7 +56,7 @@ def build_demo_store(out: Path, *, n_subjects: int | None = None, xss_term: bool
 
     out.mkdir(parents=True, exist_ok=True)
     cfg = study_folder(out)
-    study = generate_study() if n_subjects is None else generate_scaled(n_subjects=n_subjects)
+    study = generate_study() if n_subjects is None else generate_scaled(n_subjects=n_subjects, lb_rows_target=lb_rows)
     write_study(study, out / "sdtm", fmt="parquet")
     if xss_term:
         ae_path = out / "sdtm" / "ae.parquet"
@@ -137,15 +138,11 @@ def seed_outbox(store: Store) -> None:
             conn.execute(insert(schema.job_run).values(
                 job=job, started_at=now, finished_at=now, outcome=outcome, host="sample",
                 counts={"n": 1}, error=None if outcome == "success" else "SMTP connection refused"))
-        derived_ids = {}
-        for row in conn.execute(select(schema.derived.c.name, func.max(schema.derived.c.id))
-                                .group_by(schema.derived.c.name)):
-            derived_ids[row[0]] = row[1]
-        changesets = {row[0]: row[1] for row in conn.execute(
-            select(schema.changeset.c.domain, func.max(schema.changeset.c.id)).group_by(schema.changeset.c.domain))}
-        conn.execute(insert(schema.data_cut).values(
-            label="DMC meeting 1", created_at=now, created_by="sample", cycle_id=None,
-            content_sha256="0" * 64, manifest={"derived": derived_ids, "changesets": changesets}))
+    try:
+        from jobs.data_cut import freeze_data_cut
+    except ImportError:
+        return
+    freeze_data_cut(store, "DMC meeting 1", "sample")
 
 
 __all__ = ["build_demo_store", "derive_with_engines", "seed_outbox", "study_folder"]

@@ -263,3 +263,11 @@ def test_data_cut_selector(served, page):
     page.wait_for_function("document.querySelector('.page-subtitle').innerText.includes('data cut')")
     assert "DMC meeting 1" in page.locator(".page-subtitle").inner_text()
     assert page.dialogs == []
+
+
+def test_callback_without_csrf_header_is_refused_even_when_logged_in(served, page):
+    base, _ = served
+    # the browser context's cookies (a valid session) but no X-CSRFToken header: another site's form post
+    response = page.request.post(base + "/_dash-update-component", data={"output": "x", "inputs": []},
+                                 headers={"Content-Type": "application/json"})
+    assert response.status == 403

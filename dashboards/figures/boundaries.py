@@ -21,15 +21,28 @@ def boundary_figure(table: pl.DataFrame | None, status: dict, title: str | None 
     """
     rule_id = status.get("design_id", "")
     title = title or status.get("title") or rule_id
-    if table is None or table.is_empty() or "stop_if_events_ge" not in table.columns:
+    if table is None or table.is_empty():
         return empty_figure(title, "no boundary table")
-    rows = _rule_rows(table, rule_id).filter(pl.col("stop_if_events_ge").is_not_null()).sort("n")
-    if rows.is_empty():
-        return empty_figure(title, "no boundary table for this rule")
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=rows["n"], y=rows["stop_if_events_ge"], mode="lines+markers", line_shape="hv",
-                             name="stop at or above", line={"color": BOUNDARY_COLOUR},
-                             hovertemplate="n=%{x}: stop if events >= %{y}<extra></extra>"))
+    mine = _rule_rows(table, rule_id)
+    is_simon = {"n1", "r1", "r"} <= set(mine.columns) and mine["n1"].drop_nulls().len() > 0
+    if is_simon:
+        # Simon two-stage: futility is "at most r1 of n1" (stage 1) and "at most r of n" (final)
+        design = mine.filter(pl.col("n1").is_not_null()).row(0, named=True)
+        fig.add_trace(go.Scatter(x=[design["n1"], design["n"]], y=[design["r1"], design["r"]], mode="markers+text",
+                                 name="futile at or below", marker={"symbol": "line-ew-open", "size": 28,
+                                                                    "color": BOUNDARY_COLOUR},
+                                 text=[f"r1={design['r1']}", f"r={design['r']}"], textposition="middle right"))
+        fig.update_yaxes(title="progression-free subjects")
+    else:
+        rows = (mine.filter(pl.col("stop_if_events_ge").is_not_null()).sort("n")
+                if "stop_if_events_ge" in mine.columns else mine.clear())
+        if rows.is_empty():
+            return empty_figure(title, "no boundary table for this rule")
+        fig.add_trace(go.Scatter(x=rows["n"], y=rows["stop_if_events_ge"], mode="lines+markers", line_shape="hv",
+                                 name="stop at or above", line={"color": BOUNDARY_COLOUR},
+                                 hovertemplate="n=%{x}: stop if events >= %{y}<extra></extra>"))
+        fig.update_yaxes(title="cumulative events")
     n, events = status.get("n"), status.get("events")
     if n is not None and events is not None:
         crossed = bool(status.get("crossed"))
@@ -38,12 +51,12 @@ def boundary_figure(table: pl.DataFrame | None, status: dict, title: str | None 
                                          "symbol": "x" if crossed else "circle"},
                                  text=[f"{events} of {n}"], textposition="top left"))
         boundary = status.get("boundary")
-        if boundary is not None and not crossed:
+        if boundary is not None and not crossed and not is_simon:
             fig.add_trace(go.Scatter(x=[n, n], y=[events, boundary], mode="lines", name="distance",
                                      line={"dash": "dot", "color": "#777"},
                                      hovertemplate=f"{boundary - events} more event(s) at n={n}<extra></extra>"))
     fig.update_xaxes(title="evaluable subjects (n)")
-    fig.update_yaxes(title="cumulative events", rangemode="tozero")
+    fig.update_yaxes(rangemode="tozero")
     return base_layout(fig, title, height=380)
 
 

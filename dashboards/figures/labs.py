@@ -25,7 +25,9 @@ def lab_trend_figure(lb: pl.DataFrame | None, paramcd: str, highlight: list[str]
     n_subj = rows["USUBJID"].n_unique()
     by_visit = rows.group_by("VISITNUM").agg(
         pl.col("AVAL").median().alias("median"), pl.col("AVAL").quantile(0.1).alias("p10"),
-        pl.col("AVAL").quantile(0.9).alias("p90")).sort("VISITNUM")
+        pl.col("AVAL").quantile(0.9).alias("p90"), pl.len().alias("n")).sort("VISITNUM")
+    # unscheduled visits hold a handful of subjects: their median is noise, not a trend
+    by_visit = by_visit.filter(pl.col("n") >= max(3, n_subj // 10))
     if n_subj <= MAX_LINES:
         # one trace with a gap (null row) after each subject: hundreds of traces would make the browser crawl
         gap = rows.select("USUBJID").unique().with_columns(pl.lit(10**9).alias("VISITNUM"))
@@ -105,7 +107,8 @@ def edish_figure(edish: pl.DataFrame | None) -> go.Figure:
     y_lo = min(float(rows["EDISHY"].min()) / 1.5, 0.1)
     for x, y, text in ((x_hi / 1.2, y_hi / 1.2, "Potential Hy's law"), (x_hi / 1.2, y_lo * 1.3, "Temple's corollary"),
                        (x_lo * 1.3, y_hi / 1.2, "Cholestasis / Gilbert's"), (x_lo * 1.3, y_lo * 1.3, "Normal range")):
-        fig.add_annotation(x=x, y=y, text=text, showarrow=False, font={"color": "#555"},
+        # on log axes Plotly places annotations in log10 units
+        fig.add_annotation(x=_log10(x), y=_log10(y), text=text, showarrow=False, font={"color": "#555"},
                            xanchor="right" if x > 3 else "left")
     fig.update_xaxes(type="log", title="peak ALT or AST / ULN", range=[_log10(x_lo), _log10(x_hi)])
     fig.update_yaxes(type="log", title="peak total bilirubin / ULN", range=[_log10(y_lo), _log10(y_hi)])
