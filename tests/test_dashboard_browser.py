@@ -27,8 +27,9 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 PASSWORD = "correct-horse-battery-staple"
 XSS = "<script>alert(1)</script> rash"
 PAGES = {"overview": "/", "adverse_events": "/adverse-events", "patients": "/patients", "labs": "/labs",
-         "dlt_boundaries": "/dlt", "susars": "/susars", "activity": "/activity", "alerts": "/alerts",
-         "data": "/data"}
+         "dlt_boundaries": "/dlt", "susars": "/susars", "signals": "/signals", "activity": "/activity",
+         "alerts": "/alerts", "data": "/data"}
+SERVED: dict = {}  # the served study's config, for the CLI comparisons
 
 
 def _free_port() -> int:
@@ -50,6 +51,7 @@ def served(tmp_path_factory):
     previous = os.environ.get("VIGIL_SECRET_KEY")
     os.environ["VIGIL_SECRET_KEY"] = "test-secret-" + "x" * 40
     cfg, store = build_demo_store(tmp_path_factory.mktemp("dashboard"))
+    SERVED["cfg"] = cfg
     create_user(store, "carol", "committee", PASSWORD)
     create_user(store, "ivan", "investigator", PASSWORD)
     app = create_app(cfg, store)
@@ -198,10 +200,26 @@ def test_susars_download_listing(served, page):
 
 
 def test_activity(served, page):
+    import json
+
+    from typer.testing import CliRunner
+
+    from safety.cli import app
+
     base, store = served
     _open(page, base, "activity", "#km .main-svg")
-    rate = store.derived("pfs_rate")["rate"][0]
+    cli = CliRunner().invoke(app, ["pfs", "--config", str(SERVED["cfg"].path), "--format", "json"])
+    assert cli.exit_code == 0, cli.output
+    rate = json.loads(cli.stdout)["six_month_rate"]["rate"]
     assert _card_value(page, "pfs6-rate") == f"{rate:.0%}"
+
+
+def test_signals(served, page):
+    base, store = served
+    _open(page, base, "signals", "#signals-grid .ag-row")
+    flagged = store.derived("signals_oe").filter("signal").height
+    assert flagged > 0  # the demo's planted signal
+    assert _card_value(page, "signals-total") == str(flagged)
 
 
 def test_data(served, page):

@@ -13,10 +13,13 @@ from dashboards.pages import (
     labs,
     overview,
     patients,
+    signals,
     susars,
 )
 
-PAGES: list[ModuleType] = [overview, adverse_events, patients, labs, dlt_boundaries, susars, activity, alerts, data]
+PAGES: list[ModuleType] = [
+    overview, adverse_events, patients, labs, dlt_boundaries, susars, signals, activity, alerts, data,
+]
 
 
 def page_for(pathname: str) -> ModuleType | None:
