@@ -82,6 +82,8 @@ def serve(config: ConfigOption = None,
           demo: Annotated[bool, typer.Option("--demo", help="the bundled demo study, arriving over time")] = False,
           host: Annotated[str, typer.Option(help="dashboard address")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="dashboard port")] = 8050,
+          data_dir: Annotated[Path | None, typer.Option("--data-dir", help="with --demo: where its files and "
+                                                        "database live (default var/demo)")] = None,
           verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     """The scheduler in the background and the dashboard in the foreground, until SIGTERM/Ctrl-C."""
     from jobs.lifecycle import StopFlag
@@ -89,7 +91,7 @@ def serve(config: ConfigOption = None,
     from jobs.tasks import run_step
 
     if demo:
-        root = (REPO_ROOT / "var" / "demo").resolve()
+        root = (data_dir or REPO_ROOT / "var" / "demo").resolve()
         config = demo_config(root)
     cfg = study_config(config)
     jobs_cfg = _jobs_config(cfg)
@@ -100,16 +102,10 @@ def serve(config: ConfigOption = None,
         run_step(cfg, jobs_cfg, store, "demo_feed")
         run_step(cfg, jobs_cfg, store, "cycle")
         console.print(f"demo study: files in {cfg.source_path}, database {cfg.database}, config {cfg.path}")
+    from dashboards.app import create_app
+
     sched = start_scheduler(cfg, jobs_cfg)
     flag = StopFlag()
-    try:
-        from dashboards.app import create_app
-    except ImportError:
-        console.print("dashboard not available (dashboards.app); running the scheduler only")
-        flag.install()
-        flag.wait()
-        _shutdown(sched)
-        return
     try:
         dash_app = create_app(cfg, store, demo=demo)
         from werkzeug.serving import make_server
