@@ -32,7 +32,7 @@ def free_port() -> int:
 def event(n: int) -> AlertEvent:
     return AlertEvent(event_key=f"susar_new|S-{n}|C-{n}|", rule="susar_new", severity="critical",
                       delivery="immediate", usubjid=f"S-{n}", record_key=f"C-{n}", title=f"New SUSAR C-{n}",
-                      body=f"Study: X\nSubject: S-{n}", link="http://127.0.0.1:8050/susar",
+                      body=f"Study: X\nSubject: S-{n}", link="http://127.0.0.1:8050/susars",
                       recipients=["pharmacovigilance"])
 
 

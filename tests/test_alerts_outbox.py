@@ -182,11 +182,11 @@ def test_new_susar_delivers_exactly_one_message(store, smtp):
     assert sorted(rcpts) == sorted(CFG.addresses(["pharmacovigilance", "safety_officers", "pi"]))
     plain = msg.get_body(("plain",)).get_content()
     for expected in ("Study: VIGIL-ELA-EXE-01", "Subject: ST-001", "Rule: susar_new",
-                     "Dashboard: http://127.0.0.1:8050/susar", "DUE_DATE: 2025-03-17"):
+                     "Dashboard: http://127.0.0.1:8050/susars", "DUE_DATE: 2025-03-17"):
         assert expected in plain
     assert "cough and fever" not in plain  # no verbatim text unless a rule lists it
     html_part = msg.get_body(("html",)).get_content()
-    assert 'href="http://127.0.0.1:8050/susar"' in html_part
+    assert 'href="http://127.0.0.1:8050/susars"' in html_part
     # the same derived frames again (next cycle, or a restarted process): nothing new, nothing sent
     assert generate(store, derived_with_susar(), cfg) == 0
     assert deliver_pending(store, smtp.settings, cfg, NOW + dt.timedelta(hours=1)).sent == 0

@@ -152,3 +152,14 @@ def test_html_part_escapes_user_text_and_headers_stay_single_line():
     assert "<script>" not in html_part and "&lt;script&gt;alert(1)&lt;/script&gt;" in html_part
     assert "\n" not in subject_line(CFG.study_id, alert) and msg["Bcc"] is None
     assert msg["Subject"].startswith("[VIGIL-ELA-EXE-01] HIGH: Serious AE")
+
+
+def test_every_rule_links_to_a_real_dashboard_page():
+    from dashboards.pages import PAGES
+
+    from safety.alerts import load_alert_config
+    from safety.config import load_config
+
+    paths = {page.PATH for page in PAGES}
+    for rule in load_alert_config(load_config()).rules:
+        assert rule.page.split("?")[0] in paths, rule.id

@@ -59,7 +59,11 @@ class SmtpMailer:
             if s.smtp_tls == "starttls":
                 smtp.starttls(context=ssl.create_default_context())
         if s.smtp_user and s.smtp_password:
-            smtp.login(s.smtp_user, s.smtp_password)
+            try:
+                smtp.login(s.smtp_user, s.smtp_password)
+            except Exception:
+                smtp.close()  # a refused login must not leave the connection open until the next attempt
+                raise
         return smtp
 
     def send(self, msg: EmailMessage, to: list[str]) -> None:

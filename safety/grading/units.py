@@ -10,61 +10,114 @@ from __future__ import annotations
 import polars as pl
 
 from safety.grading.criteria import Criteria, normalise_unit
-
-UNKNOWN_UNIT = "unknown unit"
-NO_ALBUMIN = "no albumin for corrected calcium"
+from safety.grading.frame import ID_TYPE, Keys, collect, lookup, optional
+from safety.grading.outcome import NO_ALBUMIN, UNKNOWN_UNIT
 
 # Corrected Ca (mmol/L) = total Ca + 0.02 x (40 - albumin g/L) (ctcae.md 'Calcium'; Payne et al., BMJ 1973).
 ALBUMIN_CODES = ("ALB",)
+ALBUMIN_UNIT = "g/L"
 CALCIUM_ALBUMIN_REFERENCE_G_L = 40.0
 CALCIUM_PER_ALBUMIN_G_L = 0.02
 
 
-def _finite(col: str) -> pl.Expr:
-    # Source files carry NaN where a range does not apply (CDISC pilot): NaN is not a value.
-    return pl.col(col).cast(pl.Float64).fill_nan(None)
-
-
-def convert_units(work: pl.DataFrame, criteria: Criteria) -> pl.DataFrame:
-    """Add AVAL, AVALU, ANRLO, ANRHI (criterion unit) and _UNITRSN to a frame with _CODE and LBSTRESU.
-
-    Tests without any conversion listed (no criterion uses them) get no AVAL and no reason.
-    """
-    units = criteria.unit_map()
-    known_codes = units.get_column("LBTESTCD_UP").unique().implode()
-    work = work.with_columns(normalise_unit(pl.col("LBSTRESU")).alias("_UNITKEY")).join(
-        units.rename({"LBTESTCD_UP": "_CODE", "UNIT_KEY": "_UNITKEY"}),
-        on=["_CODE", "_UNITKEY"], how="left", maintain_order="left",
+def conversion_table(criteria: Criteria, keys: Keys) -> tuple[pl.DataFrame, pl.Series]:
+    """(table, test): the factor and criterion unit (FACTOR, AVALU) of cell
+    `test[_CODE] * (len(units) + 1) + _UNIT`, where `test` maps a code id to its position among the
+    tests that have conversions (null: none listed). Units match as `normalise_unit` makes them."""
+    # A missing unit is matched as '' (INR and pH have no unit); it has the last id.
+    units = pl.DataFrame({"u": pl.concat([keys.units, pl.Series([None], dtype=pl.String)])})
+    units = units.select(normalise_unit(pl.col("u")).alias("UNIT_KEY"))
+    listed = criteria.unit_map()
+    tests = listed.get_column("LBTESTCD_UP").unique().sort()
+    test = keys.codes.replace_strict(tests, pl.int_range(tests.len(), dtype=ID_TYPE, eager=True), default=None,
+                                     return_dtype=ID_TYPE)
+    table = (
+        pl.DataFrame({"LBTESTCD_UP": tests}).with_row_index("_t")
+        .join(units.with_row_index("_u"), how="cross")
+        .join(listed, on=["LBTESTCD_UP", "UNIT_KEY"], how="left")
+        .sort("_t", "_u")
+        .select("FACTOR", "AVALU")
     )
-    factor = pl.col("FACTOR")
-    unknown = factor.is_null() & pl.col("_CODE").is_in(known_codes)
-    return work.with_columns(
-        (_finite("LBSTRESN") * factor).alias("AVAL"),
-        (_finite("LBSTNRLO") * factor).alias("ANRLO"),
-        (_finite("LBSTNRHI") * factor).alias("ANRHI"),
-        pl.when(unknown).then(pl.lit(UNKNOWN_UNIT)).alias("_UNITRSN"),
-    ).drop("FACTOR", "_UNITKEY")
+    return table, test
 
 
-def correct_calcium(work: pl.DataFrame, criteria: Criteria) -> pl.DataFrame:
-    """Replace AVAL of total-calcium rows by albumin-corrected calcium from the same sample.
+def _finite(values: pl.Series) -> pl.Series:
+    # Source files carry NaN where a range does not apply (CDISC pilot): NaN is not a value.
+    return values.fill_nan(None) if values.is_nan().any() else values
 
-    Same sample = same subject and same LBDTC text. Adds _CACORR (True where corrected) and
-    _CARSN ('no albumin for corrected calcium' where no albumin result of that sample exists).
+
+def convert_units(work: pl.DataFrame, lb: pl.DataFrame, criteria: Criteria,
+                  keys: Keys) -> tuple[pl.DataFrame, pl.Series]:
+    """(work, units): add AVAL, ANRLO, ANRHI (LBSTRESN, LBSTNRLO, LBSTNRHI in the criterion unit),
+    _CELL (see `conversion_table`) and _UNITRSN (True: the unit is not listed for a test that has
+    conversions) to a frame with _CODE and _UNIT (dropped); `units[_CELL]` is the row's AVALU.
+
+    The factor of a row is looked up by (test, unit) in a small dense table indexed by the two ids:
+    no join over the rows. Tests without any conversion listed get no AVAL and no reason.
     """
-    codes = sorted({c for t in criteria.terms for c in t.correct_codes})
-    is_total_ca = pl.col("_CODE").is_in(codes)
+    table, test = conversion_table(criteria, keys)
+    cell = lookup(test, pl.col("_CODE")) * (keys.units.len() + 1) + pl.col("_UNIT")
+    work = collect(work.lazy().with_columns(cell.alias("_CELL")).with_columns(
+        lookup(table.get_column("FACTOR"), pl.col("_CELL")).alias("_FACTOR")
+    ))
+    factor = work.get_column("_FACTOR")
+    work = work.with_columns(
+        *((_finite(optional(lb, source, pl.Float64)) * factor).alias(name)
+          for source, name in (("LBSTRESN", "AVAL"), ("LBSTNRLO", "ANRLO"), ("LBSTNRHI", "ANRHI"))),
+        (factor.is_null() & work.get_column("_CELL").is_not_null()).alias("_UNITRSN"),
+    ).drop("_FACTOR", "_UNIT")
+    return work, table.get_column("AVALU")
+
+
+def correct_calcium(work: pl.DataFrame, lb: pl.DataFrame, criteria: Criteria, keys: Keys,
+                    units: pl.Series) -> tuple[pl.DataFrame, pl.Series, pl.Series]:
+    """(work, corrected, no_albumin): AVAL of total-calcium rows replaced by albumin-corrected
+    calcium from the same sample, and the rows (positions) corrected and the rows left without a
+    value because their sample has no albumin result.
+
+    Same sample = same subject and same LBDTC text; `units[_CELL]` is the unit of AVAL. Only the
+    calcium and albumin rows are looked at.
+    """
+    calcium = sorted({c for t in criteria.terms for c in t.correct_codes})
+    position = pl.DataFrame({"c": keys.codes}).with_row_index("i")
+    calcium_ids, albumin_ids = (
+        position.filter(pl.col("c").is_in(listed)).get_column("i").cast(ID_TYPE).implode()
+        for listed in (calcium, list(ALBUMIN_CODES))
+    )
+    id_type = work.schema["_CODE"]
+    is_calcium = pl.col("_CODE").is_in(calcium_ids.cast(pl.List(id_type))).fill_null(False)
+    is_albumin = pl.col("_CODE").is_in(albumin_ids.cast(pl.List(id_type))).fill_null(False)
+    involved = work.select(is_calcium | is_albumin).to_series()
+    if not involved.any():
+        return work, pl.Series(dtype=pl.UInt32), pl.Series(dtype=pl.UInt32)
+    sample = collect(
+        work.lazy().with_row_index("_ROW").filter(involved)
+        .select("_ROW", "_SUBJ", "AVAL", lookup(units, pl.col("_CELL")).alias("AVALU"),
+                is_calcium.alias("_CA"), is_albumin.alias("_ALBUMIN"))
+    ).with_columns(  # the texts and sequence numbers, taken for these rows only
+        lb.get_column("LBDTC").cast(pl.String).filter(involved).alias("LBDTC"),
+        optional(lb, "LBSEQ", pl.Float64).filter(involved).alias("_SEQ"),
+    )
     albumin = (
-        work.filter(pl.col("_CODE").is_in(ALBUMIN_CODES) & pl.col("AVAL").is_not_null() & (pl.col("AVALU") == "g/L"))
-        .group_by("USUBJID", "LBDTC")
+        sample.filter(pl.col("_ALBUMIN") & pl.col("AVAL").is_not_null() & (pl.col("AVALU") == ALBUMIN_UNIT))
+        .group_by("_SUBJ", "LBDTC")
         # Two albumin results in one sample: the first by LBSEQ, so the choice is reproducible.
         .agg(pl.col("AVAL").sort_by("_SEQ").first().alias("_ALB"))
     )
-    work = work.join(albumin, on=["USUBJID", "LBDTC"], how="left", maintain_order="left")
-    corrected = pl.col("AVAL") + CALCIUM_PER_ALBUMIN_G_L * (CALCIUM_ALBUMIN_REFERENCE_G_L - pl.col("_ALB"))
-    has_value = pl.col("AVAL").is_not_null()
-    return work.with_columns(
-        pl.when(is_total_ca).then(corrected).otherwise(pl.col("AVAL")).alias("AVAL"),
-        (is_total_ca & has_value & pl.col("_ALB").is_not_null()).alias("_CACORR"),
-        pl.when(is_total_ca & has_value & pl.col("_ALB").is_null()).then(pl.lit(NO_ALBUMIN)).alias("_CARSN"),
-    ).drop("_ALB")
+    totals = (
+        sample.filter(pl.col("_CA") & pl.col("AVAL").is_not_null())
+        .join(albumin, on=["_SUBJ", "LBDTC"], how="left")
+        .select(
+            "_ROW",
+            (pl.col("AVAL") + CALCIUM_PER_ALBUMIN_G_L * (CALCIUM_ALBUMIN_REFERENCE_G_L - pl.col("_ALB"))).alias("AVAL"),
+        )
+    )
+    aval = work.get_column("AVAL")
+    work = work.drop("AVAL")  # so that the scatter below changes the only copy, in place
+    work = work.with_columns(aval.scatter(totals.get_column("_ROW"), totals.get_column("AVAL")))
+    corrected = totals.filter(pl.col("AVAL").is_not_null()).get_column("_ROW")
+    no_albumin = totals.filter(pl.col("AVAL").is_null()).get_column("_ROW")
+    return work, corrected, no_albumin
+
+
+__all__ = ["NO_ALBUMIN", "UNKNOWN_UNIT", "convert_units", "correct_calcium"]
