@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from safety.dlt.labs import uln_long
+from safety.dlt.labs import codes_of, lab_frame, named_terms, uln_results, usual_codes
 from safety.dlt.rules import DltRules
-from safety.dlt.window import with_dates
+from safety.dlt.window import ENGINE
 
 CASE_COLUMNS = [
     "USUBJID", "HYSCASEID", "AMTTEST", "AMTSEQ", "AMTDT", "AMTULN", "BILISEQ", "BILIDT", "BILIULN",
@@ -21,51 +21,76 @@ CASE_COLUMNS = [
 ]
 
 
-def _liver(lb: pl.DataFrame | pl.LazyFrame, rules: DltRules) -> pl.LazyFrame:
-    """ALT, AST, BILI, ALP results as multiples of ULN with a post-baseline flag."""
-    lazy = with_dates(lb, "LBDTC")
-    key = ["USUBJID", "TERM"]
-    return (
-        uln_long(lazy, rules, ["ALT", "AST", "BILI", "ALP"])
-        .filter(pl.col("LBDT").is_not_null())
-        .with_columns(pl.col("LBDT").filter(pl.col("BLFL") == "Y").max().over(key).alias("BLDT"))
-        .with_columns(
-            ((pl.col("BLFL").fill_null("") != "Y") & (pl.col("BLDT").is_null() | (pl.col("LBDT") > pl.col("BLDT"))))
-            .alias("POST")
+LIVER_TESTS = ["ALT", "AST", "BILI", "ALP"]
+_KEY = ["USUBJID", "TERM"]
+
+
+def _liver(lb: pl.DataFrame | pl.LazyFrame, rules: DltRules) -> pl.DataFrame:
+    """ALT, AST, BILI, ALP results with a date, as multiples of ULN, collected once:
+    USUBJID, LBSEQ, TERM (canonical code), LBDT, GRADE, BLFL.
+
+    The rows are matched on the spellings of config/dlt.yaml while the distinct spellings of the
+    table are read (the two scans run side by side); a table that also writes a liver test some
+    other way (lower case, padded) is matched again on its own spellings."""
+    narrow = lab_frame(lb)
+
+    def rows(spellings: dict[str, str]) -> pl.LazyFrame:
+        return (
+            uln_results(narrow, list(spellings))
+            .filter(pl.col("LBDT").is_not_null())
+            .select("USUBJID", "LBSEQ", "TERM", "LBDT", "GRADE", "BLFL")
         )
+
+    usual = usual_codes(rules, LIVER_TESTS)
+    distinct, liver = pl.collect_all([narrow.select(pl.col("LBTESTCD").unique()), rows(usual)], engine=ENGINE)
+    names = codes_of(distinct.to_series(), rules, LIVER_TESTS)
+    if names != {s: usual[s] for s in distinct.to_series().to_list() if s in usual}:
+        liver = rows(names).collect(engine=ENGINE)
+    return named_terms(liver, names)
+
+
+def _baseline_dates(liver: pl.DataFrame) -> pl.DataFrame:
+    """USUBJID, TERM, BLDT: the (latest) date of the baseline record of each subject's test."""
+    return liver.filter(pl.col("BLFL") == "Y").group_by(_KEY).agg(pl.col("LBDT").max().alias("BLDT"))
+
+
+def _post(rows: pl.DataFrame, baseline: pl.DataFrame) -> pl.DataFrame:
+    """The post-baseline rows: not the baseline record, and after it when there is one."""
+    return (
+        rows.join(baseline, on=_KEY, how="left")
+        .filter((pl.col("BLFL").fill_null("") != "Y") & (pl.col("BLDT").is_null() | (pl.col("LBDT") > pl.col("BLDT"))))
+        .drop("BLDT")
     )
 
 
-def hys_law(lb: pl.DataFrame | pl.LazyFrame, rules: DltRules) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(cases, edish).
-
-    cases: one row per ALT/AST result >= the threshold that is followed by a qualifying
-    bilirubin, with the first such bilirubin: CASE_COLUMNS (AMT = the aminotransferase; *ULN
-    are multiples of ULN; SRC like "LB:12,15,14" = aminotransferase, bilirubin, ALP).
-    edish: one row per subject with post-baseline liver results: PEAKALT, PEAKAST, PEAKBILI
-    (multiples of ULN) with the LBSEQ of each peak, EDISHX, EDISHY, EDISHQ (quadrant).
-    """
+def _cases(liver: pl.DataFrame, baseline: pl.DataFrame, rules: DltRules) -> pl.DataFrame:
+    """CASE_COLUMNS (see `hys_law`), from the few results at the thresholds."""
     p = rules.hys_law
-    liver = _liver(lb, rules).collect()
-    post = liver.filter("POST")
-    amt = post.filter(pl.col("TERM").is_in(["ALT", "AST"]) & (pl.col("GRADE") >= p.aminotransferase_uln)).select(
+    is_amt = pl.col("TERM").is_in(["ALT", "AST"]) & (pl.col("GRADE") >= p.aminotransferase_uln)
+    is_bili = (pl.col("TERM") == "BILI") & (pl.col("GRADE") >= p.bilirubin_uln)
+    # The numeric test first: it leaves the few results at either threshold.
+    high = liver.filter(pl.col("GRADE") >= min(p.aminotransferase_uln, p.bilirubin_uln)).filter(is_amt | is_bili)
+    high = _post(high, baseline)
+    amt = high.filter(is_amt).select(
         "USUBJID", pl.col("TERM").alias("AMTTEST"), pl.col("LBSEQ").alias("AMTSEQ"),
         pl.col("LBDT").alias("AMTDT"), pl.col("GRADE").alias("AMTULN"),
     )
-    bili = post.filter((pl.col("TERM") == "BILI") & (pl.col("GRADE") >= p.bilirubin_uln)).select(
+    bili = high.filter(is_bili).select(
         "USUBJID", pl.col("LBSEQ").alias("BILISEQ"), pl.col("LBDT").alias("BILIDT"), pl.col("GRADE").alias("BILIULN"),
-    )
-    alp = (
-        liver.filter(pl.col("TERM") == "ALP")
-        .select("USUBJID", pl.col("LBSEQ").alias("ALPSEQ"), pl.col("LBDT").alias("ALPDT"), pl.col("GRADE").alias("ALPULN"))
-        .sort("ALPDT", "ALPSEQ")
     )
     days = (pl.col("BILIDT") - pl.col("AMTDT")).dt.total_days()
     pairs = (
         amt.join(bili, on="USUBJID")
         .with_columns(days.alias("BILIDAYS"))
         .filter(pl.col("BILIDAYS").is_between(0, p.bilirubin_within_days))
-        .sort("BILIDT", "BILISEQ")
+    )
+    # ALP only of the subjects it is asked about (usually none)
+    asked = liver.filter(pl.col("TERM") == "ALP").join(pairs, on="USUBJID", how="semi") if pairs.height else liver.clear()
+    alp = asked.select(
+        "USUBJID", pl.col("LBSEQ").alias("ALPSEQ"), pl.col("LBDT").alias("ALPDT"), pl.col("GRADE").alias("ALPULN")
+    ).sort("ALPDT", "ALPSEQ")
+    pairs = (
+        pairs.sort("BILIDT", "BILISEQ")
         .join_asof(alp, left_on="BILIDT", right_on="ALPDT", by="USUBJID", strategy="backward",
                    check_sortedness=False)
         .with_columns(
@@ -75,7 +100,7 @@ def hys_law(lb: pl.DataFrame | pl.LazyFrame, rules: DltRules) -> tuple[pl.DataFr
         )
         .filter(pl.col("ALPSTAT") != "AT OR ABOVE")
     )
-    cases = (
+    return (
         pairs.sort("USUBJID", "AMTDT", "AMTSEQ", "BILIDT", "BILISEQ")
         .group_by("USUBJID", "AMTSEQ", maintain_order=True)
         .first()
@@ -88,17 +113,66 @@ def hys_law(lb: pl.DataFrame | pl.LazyFrame, rules: DltRules) -> tuple[pl.DataFr
         )
         .select(CASE_COLUMNS)
     )
-    return cases, edish(post, rules)
+
+
+def _peak_of(post: pl.DataFrame | pl.LazyFrame, *extra: pl.Expr) -> pl.LazyFrame:
+    """USUBJID, TERM, PEAK, SEQ: the highest result of each subject's test and its LBSEQ
+    (the later record on a tie), plus any `extra` aggregates."""
+    return post.lazy().group_by(_KEY).agg(
+        pl.col("GRADE").max().alias("PEAK"), pl.col("LBSEQ").sort_by("GRADE", "LBSEQ").last().alias("SEQ"), *extra
+    )
+
+
+def _post_peaks(liver: pl.DataFrame, baseline: pl.DataFrame) -> pl.DataFrame:
+    """`_peak_of` the post-baseline ALT, AST and BILI results, in one pass over the results.
+
+    A test none of whose non-baseline results is dated on or before its baseline record (the
+    usual case) has only post-baseline results, so its peak comes from that pass as it is; the
+    other tests, if any, are worked out again from their post-baseline results alone.
+    """
+    results = liver.lazy().filter(
+        pl.col("TERM").is_in(["ALT", "AST", "BILI"]) & (pl.col("BLFL").fill_null("") != "Y")
+    )
+    # The default (streaming) engine: this group-by reads every liver result.
+    first = _peak_of(results, pl.col("LBDT").min().alias("FIRSTDT")).collect().join(baseline, on=_KEY, how="left")
+    all_post = pl.col("BLDT").is_null() | (pl.col("FIRSTDT") > pl.col("BLDT"))
+    peaks = first.filter(all_post).select(*_KEY, "PEAK", "SEQ")
+    redo = first.filter(~all_post).select(_KEY)
+    if redo.is_empty():
+        return peaks
+    redone = _post(results.join(redo.lazy(), on=_KEY, how="semi").collect(engine=ENGINE), baseline)
+    return pl.concat([peaks, _peak_of(redone).collect(engine=ENGINE)])
+
+
+def hys_law(lb: pl.DataFrame | pl.LazyFrame, rules: DltRules) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(cases, edish).
+
+    cases: one row per ALT/AST result >= the threshold that is followed by a qualifying
+    bilirubin, with the first such bilirubin: CASE_COLUMNS (AMT = the aminotransferase; *ULN
+    are multiples of ULN; SRC like "LB:12,15,14" = aminotransferase, bilirubin, ALP).
+    edish: one row per subject with post-baseline liver results: PEAKALT, PEAKAST, PEAKBILI
+    (multiples of ULN) with the LBSEQ of each peak, EDISHX, EDISHY, EDISHQ (quadrant).
+    """
+    liver = _liver(lb, rules)
+    baseline = _baseline_dates(liver)
+    return _cases(liver, baseline, rules), _quadrants(_post_peaks(liver, baseline), rules)
+
+
+def hys_law_cases(lb: pl.DataFrame | pl.LazyFrame, rules: DltRules) -> pl.DataFrame:
+    """The cases of `hys_law` alone."""
+    liver = _liver(lb, rules)
+    return _cases(liver, _baseline_dates(liver), rules)
 
 
 def edish(post: pl.DataFrame, rules: DltRules) -> pl.DataFrame:
     """Per-subject peaks from post-baseline liver results (see `hys_law`)."""
+    peaks = _peak_of(post.filter(pl.col("TERM").is_in(["ALT", "AST", "BILI"]))).collect(engine=ENGINE)
+    return _quadrants(peaks, rules)
+
+
+def _quadrants(peaks: pl.DataFrame, rules: DltRules) -> pl.DataFrame:
+    """One row per subject from `_peak_of` rows: PEAK* and PEAK*SEQ per test, EDISHX, EDISHY, EDISHQ."""
     p = rules.hys_law
-    peaks = (
-        post.filter(pl.col("TERM").is_in(["ALT", "AST", "BILI"]))
-        .group_by("USUBJID", "TERM")
-        .agg(pl.col("GRADE").max().alias("PEAK"), pl.col("LBSEQ").sort_by("GRADE", "LBSEQ").last().alias("SEQ"))
-    )
     subjects = peaks.select("USUBJID").unique().sort("USUBJID")
     for term in ("ALT", "AST", "BILI"):
         one = peaks.filter(pl.col("TERM") == term).select(

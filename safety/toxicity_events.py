@@ -13,7 +13,7 @@ import polars as pl
 
 from safety.dlt.rules import DltRules
 from safety.dlt.status import departures
-from safety.dlt.window import IN, REVIEW, first_dose, latest_possible, placement, with_dates
+from safety.dlt.window import ENGINE, IN, REVIEW, first_dose, latest_possible, placement, with_dates
 
 
 def toxicity_events(
@@ -34,7 +34,7 @@ def toxicity_events(
             pl.col("FIRSTDOSE").alias("WINSTDT"),
             (pl.col("FIRSTDOSE") + pl.duration(days=cm.within_days - 1)).alias("WINENDT"),
         )
-        .collect()
+        .collect(engine=ENGINE)
         .lazy()
     )
     rel = (
@@ -96,5 +96,5 @@ def toxicity_events(
         .select("USUBJID", "FIRSTDOSE", pl.col("WINENDT").alias("PERIODEND"), "TOXEVFL", "TOXEVDT", "TOXEVSRC",
                 "TOXEVDESC", "TOXEVAL", "TOXEVALRSN", "TOXREVIEW", "RULE_VERSION")
         .sort("FIRSTDOSE", "USUBJID")
-        .collect()
+        .collect(engine=ENGINE)
     )

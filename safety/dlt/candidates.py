@@ -11,9 +11,9 @@ from __future__ import annotations
 import polars as pl
 
 from safety.dlt.exposure import OTHER, UNKNOWN, doses_in_window, interruptions
-from safety.dlt.labs import MET, PENDING, graded_long, lab_episodes, uln_long
+from safety.dlt.labs import MET, PENDING, graded_long, lab_episodes, lab_frame, uln_long
 from safety.dlt.rules import DltRules, Rule
-from safety.dlt.window import IN, OUT, REVIEW, dlt_window, latest_possible, placement, with_dates
+from safety.dlt.window import ENGINE, IN, OUT, REVIEW, dlt_window, latest_possible, placement, with_dates
 
 CANDIDATE_COLUMNS = {
     "USUBJID": pl.String,
@@ -189,9 +189,9 @@ def _bleeding_rule(aes: pl.LazyFrame, graded: pl.LazyFrame, window: pl.LazyFrame
 
 def _hys_rule(lb: pl.LazyFrame, window: pl.LazyFrame, rules: DltRules) -> pl.LazyFrame:
     # imported here: safety.hyslaw uses safety.dlt.labs, so a top-level import would be circular
-    from safety.hyslaw import hys_law
+    from safety.hyslaw import hys_law_cases
 
-    cases, _ = hys_law(lb, rules)
+    cases = hys_law_cases(lb, rules)
     # The case dates from its aminotransferase rise: the onset of the liver injury.
     return (
         cases.lazy().join(window, on="USUBJID")
@@ -222,6 +222,8 @@ def _interruption_rule(ex: pl.DataFrame | pl.LazyFrame, window: pl.LazyFrame, ru
     gaps = (
         interruptions(ex, rules).join(window, on="USUBJID")
         .filter(pl.col("INTSTDT").is_between(pl.col("WINSTDT"), pl.col("WINENDT")) & (pl.col("INTRSN") != OTHER))
+        .collect(engine=ENGINE)
+        .lazy()
     )
     unknown = pl.col("INTRSN") == UNKNOWN
     seqs = pl.col("INTSEQ").fill_null("").str.split(",").list.eval(pl.element().cast(pl.Int64, strict=False))
@@ -272,11 +274,15 @@ def _interruption_rule(ex: pl.DataFrame | pl.LazyFrame, window: pl.LazyFrame, ru
     return pl.concat([long_gaps, short], how="vertical_relaxed")
 
 
-def _relevant_labs(lb: pl.LazyFrame, rules: DltRules) -> pl.LazyFrame:
+def _relevant_labs(lb: pl.DataFrame | pl.LazyFrame, rules: DltRules) -> pl.LazyFrame:
     """The few lab rows any lab rule can use, materialised once: every result of a subject's test
     that reaches the lowest grade threshold somewhere, and every liver result of a subject with
-    a liver value at the lowest multiple of ULN. Two scans of the full table, then small frames."""
-    schema = lb.collect_schema()
+    a liver value at the lowest multiple of ULN.
+
+    The full table is read through numeric filters (grades, ratio to ULN) and one match on the
+    subjects they find; the rest works on their rows only."""
+    narrow = lab_frame(lb)
+    schema = narrow.collect_schema()
     grade_rules = [r.threshold for r in rules.rules if r.kind == "lab_bleeding" or (r.kind == "lab" and r.measure == "grade")]
     uln_rules = [r.threshold for r in rules.rules if r.kind == "lab" and r.measure == "uln"]
     lowest_uln = min([*uln_rules, rules.hys_law.aminotransferase_uln, rules.hys_law.bilirubin_uln])
@@ -284,19 +290,25 @@ def _relevant_labs(lb: pl.LazyFrame, rules: DltRules) -> pl.LazyFrame:
     for grade in ("ATOXGRL", "ATOXGRH"):
         if grade in schema and grade_rules:
             flagged = flagged | (pl.col(grade).cast(pl.Float64, strict=False) >= min(grade_rules)).fill_null(False)
-    graded_keys = lb.filter(flagged).select("USUBJID", "LBTESTCD").unique()
+    high_uln = (pl.col("LBSTRESN") / pl.col("LBSTNRHI") >= lowest_uln).fill_null(False)
+    hits = narrow.filter(flagged | high_uln).select(
+        "USUBJID", "LBTESTCD", flagged.alias("FLAGGED"), high_uln.alias("HIGHULN")
+    ).collect(engine=ENGINE)
     liver_codes = rules.synonyms("ALT", "AST", "BILI", "ALP")
     is_liver = pl.col("LBTESTCD").str.strip_chars().str.to_uppercase().is_in(liver_codes)
-    liver_subjects = lb.filter(
-        is_liver & (pl.col("LBSTRESN") / pl.col("LBSTNRHI") >= lowest_uln).fill_null(False)
-    ).select("USUBJID").unique()
+    graded_keys = hits.filter("FLAGGED").select("USUBJID", "LBTESTCD").unique()
+    liver_subjects = hits.filter("HIGHULN").filter(is_liver).select("USUBJID").unique()
+    subjects = pl.concat([graded_keys["USUBJID"], liver_subjects["USUBJID"]]).unique()
+    rows = (
+        narrow.filter(pl.col("USUBJID").is_in(subjects.implode())).collect(engine=ENGINE) if subjects.len()
+        else pl.DataFrame(schema=schema)
+    )
     return (
         pl.concat([
-            lb.join(graded_keys, on=["USUBJID", "LBTESTCD"], how="semi"),
-            lb.filter(is_liver).join(liver_subjects, on="USUBJID", how="semi"),
+            rows.join(graded_keys, on=["USUBJID", "LBTESTCD"], how="semi"),
+            rows.filter(is_liver).join(liver_subjects, on="USUBJID", how="semi"),
         ])
         .unique(subset=["USUBJID", "LBSEQ"], keep="first")
-        .collect()
         .lazy()
     )
 
@@ -313,11 +325,11 @@ def dlt_candidates(
     An EX source lists the EXSEQ of the zero-dose records of the interruption (empty when the
     interruption is a gap without records).
     """
-    window = dlt_window(dm, ex, rules).collect().lazy()
-    aes = _ae_frame(ae, window, rules)
-    lb = _relevant_labs(with_dates(lb_graded, "LBDTC"), rules)
-    graded = graded_long(lb)
-    liver = uln_long(lb, rules, ["ALT", "AST"])
+    # Every rule reads these: materialised once rather than recomputed in each rule's plan.
+    window = dlt_window(dm, ex, rules).collect(engine=ENGINE).lazy()
+    lb = _relevant_labs(lb_graded, rules)
+    shared = [_ae_frame(ae, window, rules), graded_long(lb), uln_long(lb, rules, ["ALT", "AST"])]
+    aes, graded, liver = (frame.lazy() for frame in pl.collect_all(shared, engine=ENGINE))
     parts: list[pl.LazyFrame] = []
     for rule in rules.rules:
         if rule.kind in ("ae", "grade5"):
@@ -331,7 +343,7 @@ def dlt_candidates(
         else:
             part = _interruption_rule(ex, window, rule, rules)
         parts.append(_finish(part, rule, rules))
-    frames = pl.collect_all(parts)
+    frames = pl.collect_all(parts, engine=ENGINE)
     order = {r.id: i for i, r in enumerate(rules.rules)}
     out = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame(schema=CANDIDATE_COLUMNS)
     return (

@@ -10,13 +10,14 @@ from __future__ import annotations
 import polars as pl
 
 from safety.dlt.rules import DltRules
-from safety.dlt.window import with_dates
+from safety.dlt.window import ENGINE, only, with_dates
 
 TOXICITY, OTHER, UNKNOWN = "TOXICITY", "OTHER", "UNKNOWN"
 
 
 def _periods(ex: pl.DataFrame | pl.LazyFrame, rules: DltRules) -> pl.LazyFrame:
     drugs = [d.upper() for d in rules.evaluability.drugs]
+    ex = only(ex, "USUBJID", "EXSEQ", "EXTRT", "EXDOSE", "EXADJ", "EXSTDTC", "EXSTDT", "EXENDTC", "EXENDT")
     lazy = with_dates(with_dates(ex, "EXSTDTC"), "EXENDTC", "last")
     return lazy.with_columns(
         pl.col("EXTRT").str.strip_chars().str.to_uppercase().alias("DRUG"),
@@ -52,12 +53,16 @@ def interruptions(ex: pl.DataFrame | pl.LazyFrame, rules: DltRules) -> pl.LazyFr
     """One row per interruption of a drug: USUBJID, DRUG, INTSTDT, INTENDT, INTDAYS, INTRSN
     (TOXICITY / OTHER / UNKNOWN from EXADJ of the zero-dose records in it), INTSEQ (EXSEQ of
     those records, comma-separated)."""
-    periods = _periods(ex, rules)
+    periods = _periods(ex, rules).collect(engine=ENGINE)  # small: worked on eagerly, read several times
+    key = ["USUBJID", "DRUG"]
+    # The rows are sorted by subject and drug, so the previous row's running maximum is the one
+    # before in the same subject and drug unless the previous row is another subject's or drug's.
+    same_as_before = pl.all_horizontal(pl.col(c).eq_missing(pl.col(c).shift(1)) for c in key)
     dosed = (
         periods.filter(pl.col("EXDOSE") > 0)
         .sort("USUBJID", "DRUG", "EXSTDT")
         .with_columns(
-            pl.col("EXENDT").cum_max().shift(1).over("USUBJID", "DRUG").alias("PREVEND"),
+            pl.when(same_as_before).then(pl.col("EXENDT").cum_max().over(key).shift(1)).alias("PREVEND"),
         )
     )
     gaps = (
@@ -69,12 +74,12 @@ def interruptions(ex: pl.DataFrame | pl.LazyFrame, rules: DltRules) -> pl.LazyFr
         )
     )
     # Zero-dose records with no later dose yet: the interruption is still running at the last EX end.
-    last_dose = dosed.group_by("USUBJID", "DRUG").agg(pl.col("EXENDT").max().alias("LASTDOSE"))
+    last_dose = dosed.group_by(key).agg(pl.col("EXENDT").max().alias("LASTDOSE"))
     open_ended = (
         periods.filter(pl.col("EXDOSE") == 0)
-        .join(last_dose, on=["USUBJID", "DRUG"])
+        .join(last_dose, on=key)
         .filter(pl.col("EXENDT") > pl.col("LASTDOSE"))
-        .group_by("USUBJID", "DRUG")
+        .group_by(key)
         .agg(
             (pl.col("LASTDOSE").first() + pl.duration(days=1)).alias("INTSTDT"),
             pl.col("EXENDT").max().alias("INTENDT"),
@@ -102,4 +107,5 @@ def interruptions(ex: pl.DataFrame | pl.LazyFrame, rules: DltRules) -> pl.LazyFr
             .otherwise(pl.lit(UNKNOWN)).alias("INTRSN"),
         )
         .drop("ANYTOX", "ANYRSN")
+        .lazy()
     )

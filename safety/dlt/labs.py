@@ -13,9 +13,52 @@ from __future__ import annotations
 import polars as pl
 
 from safety.dlt.rules import DltRules, Rule
+from safety.dlt.window import ENGINE, with_dates
 
 MET, PENDING = "CRITERIA MET", "DURATION PENDING"
 _KEY = ["USUBJID", "SERIES"]
+# What the lab rules and Hy's law read of a graded LB row (plus ABLFL, or else LBBLFL).
+_LAB_COLUMNS = ("USUBJID", "LBSEQ", "LBTESTCD", "LBDT", "LBSTRESN", "LBSTNRHI",
+                "ATOXDSCL", "ATOXGRL", "ATOXDSCH", "ATOXGRH")
+
+
+def lab_frame(lb: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    """The graded LB reduced to the columns the DLT and Hy's law code reads (LBDT derived from
+    LBDTC when absent). Selecting first matters: a filter on the full table copies every column."""
+    lazy = lb.lazy()
+    schema = lazy.collect_schema()
+    blfl = next((c for c in ("ABLFL", "LBBLFL") if c in schema), None)
+    keep = [c for c in (*_LAB_COLUMNS, blfl) if c is not None and c in schema]
+    if "LBDT" in schema or "LBDTC" not in schema:
+        return lazy.select(keep)
+    return with_dates(lazy.select(*keep, "LBDTC"), "LBDTC").select(*keep, "LBDT")
+
+
+def test_codes(lb: pl.DataFrame | pl.LazyFrame, rules: DltRules, codes: list[str]) -> dict[str, str]:
+    """Every LBTESTCD spelling in `lb` that names one of `codes` (trimmed, any case; synonyms of
+    config/dlt.yaml), mapped to that code: the first of `codes` that lists it. Worked out on the
+    distinct spellings, so that the rows can then be matched with a plain `is_in`."""
+    return codes_of(lb.lazy().select(pl.col("LBTESTCD").unique()).collect(engine=ENGINE).to_series(), rules, codes)
+
+
+def codes_of(spellings: pl.Series, rules: DltRules, codes: list[str]) -> dict[str, str]:
+    """`test_codes` of the given distinct LBTESTCD values."""
+    normal = spellings.cast(pl.String).str.strip_chars().str.to_uppercase()
+    found = {}
+    for raw, code in zip(spellings.to_list(), normal.to_list(), strict=True):
+        canonical = next((c for c in codes if code in rules.synonyms(c)), None)
+        if canonical is not None:
+            found[raw] = canonical
+    return found
+
+
+def usual_codes(rules: DltRules, codes: list[str]) -> dict[str, str]:
+    """`test_codes` of a table that writes every spelling as config/dlt.yaml does (upper case)."""
+    found: dict[str, str] = {}
+    for code in codes:
+        for spelling in rules.synonyms(code):
+            found.setdefault(spelling, code)
+    return found
 
 
 def graded_long(lb_graded: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
@@ -44,18 +87,20 @@ def graded_long(lb_graded: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
 def uln_long(lb: pl.DataFrame | pl.LazyFrame, rules: DltRules, codes: list[str]) -> pl.LazyFrame:
     """Results of the given canonical tests as multiples of ULN: same columns as graded_long,
     TERM = canonical code (ALT, AST, ...), GRADE = LBSTRESN / LBSTNRHI."""
+    names = test_codes(lb, rules, codes)
+    return named_terms(uln_results(lb, list(names)), names)
+
+
+def uln_results(lb: pl.DataFrame | pl.LazyFrame, spellings: list[str]) -> pl.LazyFrame:
+    """The rows of `uln_long` for these LBTESTCD spellings, TERM still as spelled (`named_terms`)."""
     lazy = lb.lazy()
     schema = lazy.collect_schema()
     blfl = next((c for c in ("ABLFL", "LBBLFL") if c in schema), None)
-    code = pl.col("LBTESTCD").str.strip_chars().str.to_uppercase()
-    canonical = pl.lit(None, pl.String)
-    for c in reversed(codes):
-        canonical = pl.when(code.is_in(rules.synonyms(c))).then(pl.lit(c)).otherwise(canonical)
     return (
-        lazy.filter(code.is_in(rules.synonyms(*codes)) & (pl.col("LBSTNRHI") > 0))
+        lazy.filter(pl.col("LBTESTCD").is_in(spellings) & (pl.col("LBSTNRHI") > 0))
         .select(
             "USUBJID", "LBSEQ", "LBTESTCD", "LBDT",
-            canonical.alias("TERM"),
+            pl.col("LBTESTCD").cast(pl.String).alias("TERM"),
             pl.lit("high").alias("DIRECTION"),
             # rounded so that 3 x 40 = 120.00000001 does not flip a comparison (ctcae.md)
             (pl.col("LBSTRESN") / pl.col("LBSTNRHI")).round(6).alias("GRADE"),
@@ -63,6 +108,12 @@ def uln_long(lb: pl.DataFrame | pl.LazyFrame, rules: DltRules, codes: list[str])
         )
         .filter(pl.col("GRADE").is_not_null())
     )
+
+
+def named_terms(frame: pl.DataFrame | pl.LazyFrame, names: dict[str, str]):
+    """TERM as the canonical code of `names` (spelling -> code)."""
+    renamed = {raw: code for raw, code in names.items() if raw != code}
+    return frame.with_columns(pl.col("TERM").replace(renamed)) if renamed else frame
 
 
 def _select(long: pl.LazyFrame, rule: Rule, rules: DltRules) -> pl.LazyFrame:
@@ -101,10 +152,11 @@ def lab_episodes(long: pl.LazyFrame, window: pl.LazyFrame, rule: Rule, rules: Dl
         .filter(pl.col("LBDT").is_between(pl.col("WINSTDT"), pl.col("WINENDT")))
         .select(_KEY)
         .unique()
+        .collect(engine=ENGINE)
     )
     recov = float(rule.recovery_below) if rule.recovery_below is not None else None
     below = (pl.col("GRADE") < recov) if recov is not None else ~qualifies
-    series = selected.join(hits, on=_KEY, how="semi").join(window, on="USUBJID")
+    series = selected.join(hits.lazy(), on=_KEY, how="semi").join(window, on="USUBJID")
     if rule.recover_to_baseline:
         base = pl.col("GRADE").filter(pl.col("BLFL") == "Y").last().over(_KEY)
         below = below | (pl.col("GRADE") <= base).fill_null(False)
@@ -146,7 +198,7 @@ def lab_episodes(long: pl.LazyFrame, window: pl.LazyFrame, rule: Rule, rules: Dl
         .when(pl.col("RECDT").is_null()).then(pl.lit(PENDING))
     )
     seqs = pl.concat_list(pl.col("QSEQS"), pl.col("RECSEQ").cast(pl.Int64)).list.drop_nulls()
-    return (
+    found = (
         episodes.filter(pl.col("EPSTDT").is_between(pl.col("WINSTDT"), pl.col("WINENDT")))
         .with_columns(
             dur.alias("DURDAYS"), sofar.alias("DURSOFAR"), status.alias("CANDSTAT"), seqs.alias("SRCSEQS")
@@ -154,3 +206,5 @@ def lab_episodes(long: pl.LazyFrame, window: pl.LazyFrame, rule: Rule, rules: Dl
         .filter(pl.col("CANDSTAT").is_not_null())
         .select(*_KEY, "EPSTDT", "FIRSTSEQ", "SRCSEQS", "PEAK", "DURDAYS", "DURSOFAR", "CANDSTAT")
     )
+    # With no series to follow (the usual case for most rules) the plan above need not run.
+    return found if hits.height else pl.LazyFrame(schema=found.collect_schema())

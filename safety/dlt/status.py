@@ -15,7 +15,7 @@ import polars as pl
 
 from safety.dlt.exposure import doses_in_window
 from safety.dlt.rules import DltRules
-from safety.dlt.window import dlt_window, with_dates
+from safety.dlt.window import ENGINE, dlt_window, only, with_dates
 
 IN_WINDOW, NO_DLT, DLT, NOT_EVALUABLE = "IN WINDOW", "EVALUABLE, NO DLT", "EVALUABLE, DLT", "NOT EVALUABLE"
 
@@ -39,7 +39,7 @@ def dose_levels(ex: pl.DataFrame | pl.LazyFrame, rules: DltRules) -> pl.LazyFram
     r = rules.runin
     to_level = {float(dose): level for level, dose in r.dose_levels.items()}
     return (
-        with_dates(ex, "EXSTDTC")
+        with_dates(only(ex, "USUBJID", "EXSEQ", "EXTRT", "EXDOSE", "EXSTDTC", "EXSTDT"), "EXSTDTC")
         .filter((pl.col("EXTRT").str.strip_chars().str.to_uppercase() == r.dose_drug.upper()) & (pl.col("EXDOSE") > 0))
         .sort("USUBJID", "EXSTDT", "EXSEQ")
         .group_by("USUBJID", maintain_order=True)
@@ -96,7 +96,7 @@ def dlt_status(
     text), MINDOSES, N_CAND, N_PENDING (no decision yet), N_CONFIRMED, CONFIRMED_IDS,
     CANDIDATE_IDS, DEPARTDT, DEPARTRSN, DEPARTSRC, DLTSTAT, DLTRSN, DATACUT, RULE_VERSION."""
     ev = rules.evaluability
-    window = dlt_window(dm, ex, rules).collect().lazy()
+    window = dlt_window(dm, ex, rules).collect(engine=ENGINE).lazy()
     decided = candidates.lazy().join(latest_decisions(confirmations), on="CANDIDATE_ID", how="left")
     tally = decided.group_by("USUBJID").agg(
         pl.len().alias("N_CAND"),
@@ -155,7 +155,7 @@ def dlt_status(
             "DATACUT", "RULE_VERSION",
         )
         .sort("FIRSTDOSE", "USUBJID")
-        .collect()
+        .collect(engine=ENGINE)
     )
 
 
@@ -163,7 +163,8 @@ def dlt_report(status: pl.DataFrame, candidates: pl.DataFrame,
                confirmations: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per candidate (or per subject without one) for the CLI: the subject's status
     beside each candidate, its triggering records and the committee's latest decision."""
-    decided = candidates.join(latest_decisions(confirmations).collect(), on="CANDIDATE_ID", how="left").select(
+    latest = latest_decisions(confirmations).collect(engine=ENGINE)
+    decided = candidates.join(latest, on="CANDIDATE_ID", how="left").select(
         "USUBJID", "CANDIDATE_ID", "DLT_RULE", "DLTSTDT", "SRC", "TERM", "GRADE", "DURATION", "DURUNIT",
         "CANDSTAT", "REVIEWRSN",
         pl.col("DECISION").fill_null("AWAITING REVIEW").alias("DECISION"), pl.col("BY").alias("DECIDED_BY"),

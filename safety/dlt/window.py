@@ -12,6 +12,10 @@ from safety.dates import derive_dates, derived_names
 from safety.dlt.rules import DltRules
 
 IN, OUT, REVIEW = "IN", "OUT", "REVIEW"
+# The polars engine for the DLT plans: they read small tables (a row per subject, AE, dosing
+# period or lab result found), where the in-memory engine starts faster than the default
+# streaming one. (The eDISH group-by over every liver result is left to the default.)
+ENGINE = "in-memory"
 
 
 def with_dates(frame: pl.DataFrame | pl.LazyFrame, dtc: str, impute: str = "first") -> pl.LazyFrame:
@@ -20,6 +24,13 @@ def with_dates(frame: pl.DataFrame | pl.LazyFrame, dtc: str, impute: str = "firs
     if dtc in lazy.collect_schema() and derived_names(dtc)[0] not in lazy.collect_schema():
         lazy = derive_dates(lazy, dtc, impute)
     return lazy
+
+
+def only(frame: pl.DataFrame | pl.LazyFrame, *columns: str) -> pl.LazyFrame:
+    """The frame (lazy) with those of `columns` it has: a sort or filter then copies only these."""
+    lazy = frame.lazy()
+    schema = lazy.collect_schema()
+    return lazy.select(c for c in columns if c in schema)
 
 
 def first_dose(dm: pl.DataFrame | pl.LazyFrame, ex: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:

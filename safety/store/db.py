@@ -10,6 +10,9 @@ from sqlalchemy import Engine, create_engine, event
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
+WRITE = {"sqlite_immediate": True}
+"""Execution options for a connection that will write: `engine.connect().execution_options(**WRITE)`."""
+
 
 def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
@@ -49,10 +52,11 @@ def alembic_config() -> Config:
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (idempotent)."""
     cfg = alembic_config()
-    with engine.begin() as conn:
+    # two processes starting at once (two schedulers, a scheduler and a CLI) must not both migrate:
+    # PostgreSQL serialises on an advisory lock, SQLite on its write lock taken at BEGIN IMMEDIATE
+    options = WRITE if engine.dialect.name == "sqlite" else {}
+    with engine.connect().execution_options(**options) as conn, conn.begin():
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7263541)")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
-
-
-WRITE = {"sqlite_immediate": True}
-"""Execution options for a connection that will write: `engine.connect().execution_options(**WRITE)`."""

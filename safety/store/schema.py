@@ -17,6 +17,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -261,4 +262,14 @@ data_cut = Table(
     Column("cycle_id", Integer),
     Column("content_sha256", String(64), nullable=False),
     Column("manifest", JSON, nullable=False),
+)
+
+# APScheduler's job store (jobs/scheduler.py), created by migration 0003 so that two schedulers
+# starting at once do not race to create it; the columns are APScheduler 3.x's own
+apscheduler_jobs = Table(
+    "apscheduler_jobs",
+    metadata,
+    Column("id", String(191), primary_key=True),
+    Column("next_run_time", Float(25), index=True),
+    Column("job_state", LargeBinary, nullable=False),
 )
