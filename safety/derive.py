@@ -7,6 +7,7 @@ made it, for the store to keep and the dashboard, alerts and listings to read.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
@@ -176,7 +177,7 @@ def _simon_counts(landmark: pl.DataFrame, design) -> tuple[int, int]:
 
 
 def _boundaries(out: Derived, rules: Rules) -> None:
-    from safety.boundaries import boundary_table, design_from_config, operating_characteristics, status
+    from safety.boundaries import status
 
     bcfg = rules.boundaries
     tox = out.tables["tox_events"]
@@ -184,7 +185,7 @@ def _boundaries(out: Derived, rules: Rules) -> None:
     tox_events, tox_n = evaluable.filter(pl.col("TOXEVFL") == "Y").height, evaluable.height
     statuses, tables, ocs = [], [], []
     for rule in bcfg.rules:
-        design = design_from_config(bcfg, rule.id)
+        design = _design(rule)
         if rule.design in ("bayes", "pocock"):
             n = min(tox_n, rule.n_max)
             events = min(tox_events, n)
@@ -194,11 +195,33 @@ def _boundaries(out: Derived, rules: Rules) -> None:
             continue  # dose-finding designs are for the CLI; the trial does not monitor with them
         st = status(design, events, n)
         statuses.append(st.model_dump() | {"title": rule.title, "config_version": bcfg.version})
-        tables.append(boundary_table(design).with_columns(pl.lit(rule.id).alias("rule_id")))
-        ocs.append(operating_characteristics(design, bcfg.oc_rates).with_columns(pl.lit(rule.id).alias("rule_id")))
+        table, oc = _design_tables(rule, tuple(bcfg.oc_rates))
+        tables.append(table)
+        ocs.append(oc)
     out.put("boundary_status", pl.DataFrame(statuses), bcfg.version)
     out.put("boundary_table", pl.concat(tables, how="diagonal_relaxed"), bcfg.version)
     out.put("boundary_oc", pl.concat(ocs, how="diagonal_relaxed"), bcfg.version)
+
+
+@functools.lru_cache(maxsize=64)
+def _design(rule):
+    """Building a design can search (Pocock's gamma, Simon's n1/r1); rules are frozen and hashed by
+    value, so each rule version is built once per process, not every cycle."""
+    from safety.boundaries.config import design_from_rule
+
+    return design_from_rule(rule)
+
+
+@functools.lru_cache(maxsize=64)
+def _design_tables(rule, oc_rates: tuple[float, ...]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A design's boundary table and operating characteristics depend on its parameters only, not on
+    the data: computed once per process and rule version, not every cycle."""
+    from safety.boundaries import boundary_table, operating_characteristics
+
+    design = _design(rule)
+    tag = pl.lit(rule.id).alias("rule_id")
+    return (boundary_table(design).with_columns(tag),
+            operating_characteristics(design, list(oc_rates)).with_columns(tag))
 
 
 def _susar(out: Derived, t, inputs: Inputs, rules: Rules) -> None:
