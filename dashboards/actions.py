@@ -6,9 +6,7 @@ Permission checks are here, not only in the page, because a callback can be call
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select, update
-
-from safety.store import Store, schema, utcnow
+from safety.store import Store
 
 ACK_ROLES = frozenset({"safety_officer", "committee", "admin"})
 DLT_ROLES = frozenset({"committee"})
@@ -33,17 +31,13 @@ def acknowledge_alert(store: Store, alert_id: int, username: str, role: str, com
     """Mark an alert acknowledged with the user's comment; an alert is acknowledged once."""
     if role not in ACK_ROLES:
         raise ActionRefused(f"the {role} role cannot acknowledge alerts")
+    from safety.alerts import AlertError, acknowledge
+
     text = _comment(comment, required=True)
-    t = schema.alert
-    with store.write() as conn:
-        row = conn.execute(select(t.c.id, t.c.acknowledged_at).where(t.c.id == alert_id)).first()
-        if row is None:
-            raise ActionRefused(f"no alert {alert_id}")
-        if row.acknowledged_at is not None:
-            raise ActionRefused(f"alert {alert_id} is already acknowledged")
-        conn.execute(update(t).where(t.c.id == alert_id).values(
-            acknowledged_at=utcnow(), acknowledged_by=username, ack_comment=text))
-        store.audit(conn, username, "alert_acknowledge", str(alert_id), {"comment": text})
+    try:
+        acknowledge(store, alert_id, username, text)  # the same write, audit and once-only rule as the CLI
+    except AlertError as exc:
+        raise ActionRefused(str(exc)) from None
 
 
 def decide_dlt(store: Store, candidate_id: str, decision: str, username: str, role: str,
@@ -55,11 +49,13 @@ def decide_dlt(store: Store, candidate_id: str, decision: str, username: str, ro
         raise ActionRefused(f"decision must be one of {', '.join(DECISIONS)}")
     if not candidate_id:
         raise ActionRefused("no candidate selected")
+    from safety.committee import DecisionError, record_dlt_decision
+
     text = _comment(comment, required=decision == "REJECTED")
-    with store.write() as conn:
-        conn.execute(insert(schema.dlt_confirmation).values(
-            candidate_id=candidate_id, decision=decision, decided_by=username, decided_at=utcnow(), comment=text))
-        store.audit(conn, username, "dlt_" + decision.lower(), candidate_id, {"comment": text})
+    try:
+        record_dlt_decision(store, candidate_id, decision, username, text or "")
+    except DecisionError as exc:
+        raise ActionRefused(str(exc)) from None
 
 
 __all__ = ["ACK_ROLES", "DECISIONS", "DLT_ROLES", "ActionRefused", "acknowledge_alert", "decide_dlt"]

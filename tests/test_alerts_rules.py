@@ -156,7 +156,6 @@ def test_html_part_escapes_user_text_and_headers_stay_single_line():
 
 def test_every_rule_links_to_a_real_dashboard_page():
     from dashboards.pages import PAGES
-
     from safety.alerts import load_alert_config
     from safety.config import load_config
 

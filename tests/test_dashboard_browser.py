@@ -245,10 +245,10 @@ def test_acknowledge_alert(served, page):
     alert_id = int(re.search(r"Alert (\d+)", page.locator("#ack-message").inner_text()).group(1))
     with store.read() as conn:
         row = conn.execute(select(schema.alert).where(schema.alert.c.id == alert_id)).mappings().one()
-        audit = conn.execute(select(schema.audit_log).where(schema.audit_log.c.action == "alert_acknowledge")
+        audit = conn.execute(select(schema.audit_log).where(schema.audit_log.c.action == "alert.acknowledge")
                              ).mappings().all()
     assert row["acknowledged_by"] == "carol" and row["ack_comment"] == "Reviewed with the site; no action."
-    assert [a["target"] for a in audit] == [str(alert_id)]
+    assert [a["target"] for a in audit] == [f"alert:{alert_id}"]
 
 
 def test_confirm_dlt_candidate(served, page):
@@ -265,7 +265,7 @@ def test_confirm_dlt_candidate(served, page):
     page.wait_for_function("document.querySelector('#dlt-message').innerText.startsWith('Confirmed')")
     with store.read() as conn:
         rows = conn.execute(select(schema.dlt_confirmation)).mappings().all()
-        audit = conn.execute(select(schema.audit_log).where(schema.audit_log.c.action == "dlt_confirmed")
+        audit = conn.execute(select(schema.audit_log).where(schema.audit_log.c.action == "dlt.confirmed")
                              ).mappings().all()
     assert [(r["candidate_id"], r["decision"], r["decided_by"]) for r in rows] == [(candidate, "CONFIRMED", "carol")]
     assert audit[0]["target"] == candidate

@@ -83,10 +83,16 @@ def test_acknowledge_alert_writes_row_and_audit(store):
     with store.read() as conn:
         row = conn.execute(select(schema.alert)).mappings().one()
     assert (row["acknowledged_by"], row["ack_comment"]) == ("alice", "seen, site called")
-    assert _audit(store) == [("alice", "alert_acknowledge", str(alert_id))]
+    assert _audit(store) == [("alice", "alert.acknowledge", f"alert:{alert_id}")]
 
 
 def test_dlt_decisions_committee_only_and_audited(store):
+    import polars as pl
+
+    with pytest.raises(actions.ActionRefused, match="no DLT candidate"):
+        actions.decide_dlt(store, "S1:DLT1", "CONFIRMED", "carol", "committee", None)
+    with store.write() as conn:  # the last cycle's candidates
+        store.put_derived(conn, "dlt_candidates", pl.DataFrame({"CANDIDATE_ID": ["S1:DLT1"]}), None, "test")
     with pytest.raises(actions.ActionRefused, match="committee"):
         actions.decide_dlt(store, "S1:DLT1", "CONFIRMED", "alice", "safety_officer", None)
     with pytest.raises(actions.ActionRefused, match="comment"):
@@ -96,7 +102,7 @@ def test_dlt_decisions_committee_only_and_audited(store):
     with store.read() as conn:
         rows = conn.execute(select(schema.dlt_confirmation).order_by(schema.dlt_confirmation.c.id)).mappings().all()
     assert [(r["decision"], r["decided_by"]) for r in rows] == [("CONFIRMED", "carol"), ("REJECTED", "carol")]
-    assert [a[1] for a in _audit(store)] == ["dlt_confirmed", "dlt_rejected"]
+    assert [a[1] for a in _audit(store)] == ["dlt.confirmed", "dlt.rejected"]
 
 
 def test_dashboard_refuses_to_start_without_a_secret(tmp_path, monkeypatch):

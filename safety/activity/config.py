@@ -9,10 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from safety.config import REPO_ROOT, ConfigError
+from safety.config import REPO_ROOT, load_model
 
 DEFAULT_PFS_CONFIG = REPO_ROOT / "config" / "pfs.yaml"
 
@@ -91,19 +90,4 @@ class PfsConfig(_Strict):
 
 def load_pfs_config(path: Path | str = DEFAULT_PFS_CONFIG) -> PfsConfig:
     """Read and validate a pfs.yaml; `ConfigError` names the file and the offending field."""
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of PFS rules at the top level")
-    try:
-        return PfsConfig.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"{path}: {problems}") from None
+    return load_model(PfsConfig, Path(path))

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from safety.config import REPO_ROOT, ConfigError
+from safety.config import REPO_ROOT, load_model
 
 DEFAULT_DLT_CONFIG = REPO_ROOT / "config" / "dlt.yaml"
 
@@ -160,23 +159,8 @@ class DltRules(_Strict):
 
 
 def parse_dlt_rules(data: dict, source: str = "<dict>") -> DltRules:
-    try:
-        return DltRules.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"{source}: {problems}") from None
+    return load_model(DltRules, Path(source), data)
 
 
 def load_dlt_rules(path: str | Path = DEFAULT_DLT_CONFIG) -> DltRules:
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    return parse_dlt_rules(data, str(path))
+    return load_model(DltRules, Path(path))
