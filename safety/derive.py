@@ -129,7 +129,8 @@ def _dlt(out: Derived, t, graded: pl.DataFrame, inputs: Inputs, rules: Rules) ->
     out.put("dlt_report", dlt_report(status, candidates, inputs.confirmations), r.version)
     row = asdict(decision)
     row["levels"] = "; ".join(
-        f"level {lv['level'] if isinstance(lv, dict) and 'level' in lv else lv}" for lv in row.pop("levels")
+        f"level {lv['dose_level']}: {lv['n_evaluable']} evaluable, {lv['n_dlt']} DLT, {lv['outcome']}"
+        for lv in row.pop("levels")
     )
     row["subjects"] = ", ".join(row["subjects"])
     row["dlt_subjects"] = ", ".join(row["dlt_subjects"])
