@@ -13,7 +13,6 @@ import json
 from typing import Any
 
 import polars as pl
-
 from sqlalchemy import func, insert, select
 
 from safety.store import Store, frame_sha256, schema, utcnow
