@@ -64,7 +64,16 @@ def _typed(col: str, dtype: pl.DataType, raw_dtype: pl.DataType, strip: bool) ->
             return pl.when(exact).then(as_int.cast(pl.String)).otherwise(_text(col)).alias(col), None
         return _text(col, strip).alias(col), None
     text = _text(col, strip)
-    number = text.cast(pl.Float64, strict=False) if raw_dtype == pl.String else pl.col(col).cast(pl.Float64)
+    if raw_dtype.is_numeric():
+        # a typed source (Parquet, XPT, Dataset-JSON) cannot hold a non-number: only an integer
+        # column given a fraction is wrong, and no per-row text is built for the check
+        number = pl.col(col).cast(pl.Float64)
+        if dtype.is_integer() and raw_dtype.is_float():
+            bad = number.is_not_null() & (number != number.round(0))
+            value = pl.when(bad).then(None).otherwise(number).cast(dtype, strict=False)
+            return value.alias(col), (bad, pl.format(f"{col} not numeric: '{{}}'", number.cast(pl.String)))
+        return pl.col(col).cast(dtype, strict=False).alias(col), None
+    number = text.cast(pl.Float64, strict=False)
     bad = text.is_not_null() & number.is_null()
     if dtype.is_integer():
         bad = bad | (number.is_not_null() & (number != number.round(0)))
