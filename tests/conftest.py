@@ -8,11 +8,11 @@ dropped here), so the same suite runs against both (CI runs it once each way).
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+
+from tests.pg import throwaway_database
 
 REPO = Path(__file__).resolve().parents[1]
 SDTM = (REPO / ".." / "shared" / "data" / "sdtm").resolve()
@@ -25,28 +25,14 @@ def sdtm_dir() -> Path:
     return SDTM
 
 
-def _server_url(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
-
-
 @pytest.fixture
 def database_url(tmp_path: Path):
     base = os.environ.get("VIGIL_TEST_DATABASE_URL")
     if not base or base.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / 'vigil.db'}"
         return
-    base = _server_url(base)
-    name = f"vigil_t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield base.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
-        ), {"n": name})
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
+    with throwaway_database("vigil_t", base) as url:
+        yield url
 
 
 @pytest.fixture

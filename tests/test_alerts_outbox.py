@@ -4,17 +4,15 @@ server on loopback (aiosmtpd): exactly once, across repeats, outages and concurr
 from __future__ import annotations
 
 import datetime as dt
-import os
 import socket
 import threading
-import uuid
 from email import message_from_bytes, policy
 from pathlib import Path
 
 import polars as pl
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import func, insert, select
 
 from safety.alerts import (
     AlertError,
@@ -31,6 +29,7 @@ from safety.dates import derive_dates
 from safety.rsi import load_rsi
 from safety.store import Store, schema
 from safety.susar import classify_susars, load_pv_config, susar_cases
+from tests.pg import throwaway_database
 
 ROOT = Path(__file__).resolve().parents[1]
 CFG = load_alert_config(load_config(ROOT / "config" / "study.yaml"))
@@ -38,42 +37,17 @@ RSI = load_rsi(ROOT / "config" / "rsi.yaml")
 PV = load_pv_config(ROOT / "config" / "pharmacovigilance.yaml")
 FLAGS = ("AESDTH", "AESLIFE", "AESHOSP", "AESDISAB", "AESCONG", "AESMIE")
 NOW = dt.datetime(2025, 3, 4, 9, 0, tzinfo=dt.UTC)
-PG_URL = os.environ.get("VIGIL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 XSS = "<script>alert(1)</script>"
 
 
 # -- fixtures: databases and an SMTP server -------------------------------------------------------
-def _pg_reachable() -> str | None:
-    try:
-        engine = create_engine(PG_URL)
-        with engine.connect():
-            pass
-        engine.dispose()
-        return None
-    except Exception as exc:  # noqa: BLE001
-        return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'alerts.db'}"
         return
-    problem = _pg_reachable()
-    if problem:
-        if os.environ.get("VIGIL_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL required (VIGIL_REQUIRE_POSTGRES=1) but unreachable at {PG_URL}: {problem}")
-        pytest.skip(f"PostgreSQL unreachable at {PG_URL} ({problem})")
-    name = f"vigil_alerts_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield PG_URL.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                          "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
+    with throwaway_database("vigil_alerts") as url:
+        yield url
 
 
 @pytest.fixture

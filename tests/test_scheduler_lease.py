@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
-import uuid
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from jobs.locks import Lease, holder_is_dead, is_free
 from jobs.runs import claim_run, finish_run, job_runs
 from safety.store import Store
-
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def _pg_or_skip():
-    try:
-        engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with engine.connect():
-            pass
-        return engine
-    except Exception as exc:
-        if os.environ.get("VIGIL_REQUIRE_POSTGRES") == "1":
-            raise
-        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432 ({type(exc).__name__})")
+from tests.pg import throwaway_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -38,18 +22,12 @@ def store(request, tmp_path):
         yield s
         s.dispose()
         return
-    admin = _pg_or_skip()
-    name = f"vigil_lease_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    s = Store(PG_ADMIN.rsplit("/", 1)[0] + "/" + name)
-    try:
-        yield s
-    finally:
-        s.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database("vigil_lease") as url:
+        s = Store(url)
+        try:
+            yield s
+        finally:
+            s.dispose()
 
 
 def test_one_holder_at_a_time_and_release_frees(store):

@@ -8,21 +8,20 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 import pytest
 import yaml
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select, text
 
 from jobs.runs import job_run_t
 from safety.config import REPO_ROOT
 from safety.store import Store, schema
+from tests.pg import throwaway_database
 
 VIGIL = str(Path(sys.executable).with_name("vigil"))
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def write_config(tmp: Path, database_url: str, every: str = "1s", **jobs: object) -> Path:
@@ -152,21 +151,8 @@ def test_sigkill_during_an_ingest_leaves_no_partial_run_and_a_restart_recovers(t
 
 @pytest.fixture
 def pg_url():
-    try:
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect():
-            pass
-    except Exception as exc:
-        if os.environ.get("VIGIL_REQUIRE_POSTGRES") == "1":
-            raise
-        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432 ({type(exc).__name__})")
-    name = f"vigil_sched_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_database("vigil_sched") as url:
+        yield url
 
 
 def test_two_schedulers_on_one_postgresql_database_run_each_fire_time_once(tmp_path, pg_url):

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
 from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
 from jobs.config import load_jobs_config
 from jobs.tasks import run_step
@@ -18,8 +16,8 @@ from safety.ingest import ingest
 from safety.sources import SourceUnavailable
 from safety.sources.configured import pull_source
 from safety.store import Store
+from tests.pg import throwaway_database
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 STUDY = "VIGIL-ELA-EXE-01"
 EDC = f"""
 create schema edc;
@@ -44,33 +42,14 @@ insert into edc.lab_result values ('{STUDY}-001', 1, 'ALT', '35', 'U/L', 35, 7, 
 """
 
 
-def _admin():
-    try:
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect():
-            pass
-        return admin
-    except Exception as exc:
-        if os.environ.get("VIGIL_REQUIRE_POSTGRES") == "1":
-            raise
-        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432 ({type(exc).__name__})")
-
-
 @pytest.fixture
 def edc():
-    admin = _admin()
-    name = f"vigil_edc_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(EDC)
-    yield url, engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_database("vigil_edc") as url:
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(EDC)
+        yield url, engine
+        engine.dispose()
 
 
 def study(tmp_path: Path, url: str, **source: object):
