@@ -18,19 +18,8 @@ COLUMNS = ["term", "grade_class", "signal", "status", "n_subj", "n_treated", "in
            "flag_exceeds", "flag_unlisted", "first_seen_at", "assessment", "assessed_by"]
 
 
-def with_history(table: pl.DataFrame, states: pl.DataFrame) -> pl.DataFrame:
-    """The observed-against-expected table beside each signal's status and reviewer's assessment."""
-    keyed = table.with_columns(pl.concat_str([pl.lit("oe"), "grade_class", "term"], separator="|").alias("signal_key"))
-    if states.is_empty():
-        return keyed.with_columns(*(pl.lit(None, pl.String).alias(c)
-                                    for c in ("status", "first_seen_at", "assessment", "assessed_by")))
-    history = states.select("signal_key", "status", pl.col("first_seen_at").cast(pl.String), "assessment",
-                            "assessed_by")
-    return keyed.join(history, on="signal_key", how="left")
-
-
 def layout(ctx: AppContext, request: PageRequest) -> html.Div:
-    from safety.signals.history import signal_states
+    from safety.signals.history import signal_states, with_history
 
     view = request.view
     table = view.derived("signals_oe")

@@ -68,15 +68,11 @@ def signals(ctx: typer.Context, config: ConfigOption = None, fmt: FormatOption =
     """The current observed-against-expected table with each signal's history and assessment."""
     if ctx.invoked_subcommand is not None:
         return
-    from safety.signals.history import signal_key, signal_states
+    from safety.signals.history import signal_states, with_history
 
     store, (table,) = _stored(config, "signals_oe")
     with store.read() as conn:
-        states = signal_states(conn)
-    table = table.with_columns(signal_key().alias("signal_key"))
-    if states.height:
-        table = table.join(states.select("signal_key", "status", "assessment", "assessed_by"), on="signal_key",
-                           how="left")
+        table = with_history(table, signal_states(conn))
     if not all_terms:
         table = table.filter(pl.col("signal"))
     emit(table, fmt, title="signals (observed against expected)")

@@ -60,6 +60,17 @@ def signal_states(conn: Connection) -> pl.DataFrame:
     return pl.DataFrame(schema={c.name: pl.String for c in t.columns})
 
 
+def with_history(table: pl.DataFrame, states: pl.DataFrame) -> pl.DataFrame:
+    """The observed-against-expected table beside each signal's status and reviewer's assessment."""
+    keyed = table.with_columns(signal_key().alias("signal_key"))
+    if states.is_empty():
+        return keyed.with_columns(*(pl.lit(None, pl.String).alias(c)
+                                    for c in ("status", "first_seen_at", "assessment", "assessed_by")))
+    history = states.select("signal_key", "status", pl.col("first_seen_at").cast(pl.String), "assessment",
+                            "assessed_by")
+    return keyed.join(history, on="signal_key", how="left")
+
+
 def assess_signal(conn: Connection, key: str, assessment: str, user: str, comment: str, now: datetime) -> None:
     t = schema.signal_state
     found = conn.execute(select(t.c.id).where(t.c.signal_key == key)).scalar_one_or_none()
