@@ -144,10 +144,9 @@ def cycle_step(ctx: StepContext) -> Any:
 
 def _cycle(ctx: StepContext) -> dict[str, Any]:
     if not ctx.jobs.cycle.derive:
-        from safety.ingest import ingest
-        from safety.sources.configured import pull_source
+        from safety.ingest import ingest_configured
 
-        result = ingest(ctx.store, pull_source(ctx.cfg, ctx.source))
+        result = ingest_configured(ctx.cfg, ctx.store, ctx.source)
         return {"ingest_run_id": result.run_id, "ingest_status": result.status, **result.counts.__dict__,
                 "quarantined": result.quarantined, "derivations": "off (jobs.cycle.derive: false)"}
     from safety.cycle import run_cycle

@@ -18,6 +18,7 @@ from sqlalchemy import insert, select, update
 
 from safety.config import StudyConfig
 from safety.derive import Derived, Inputs, Rules, derive_all
+from safety.ingest import ingest_configured
 from safety.schemas import TABLES, empty_frame
 from safety.store import Store, schema, utcnow
 
@@ -104,8 +105,6 @@ def store_derived(store: Store, conn, derived: Derived, cycle_id: int) -> dict[s
 
 def run_cycle(cfg: StudyConfig, store: Store, source: Path | None = None, now: datetime | None = None,
               ingest_first: bool = True, deliver: bool = True) -> CycleResult:
-    from safety.cli.core import run_ingest_quiet
-
     now = now or datetime.now(UTC)
     timings: dict[str, float] = {}
     c = schema.cycle
@@ -115,7 +114,7 @@ def run_cycle(cfg: StudyConfig, store: Store, source: Path | None = None, now: d
     try:
         tick = time.perf_counter()
         if ingest_first:
-            result.ingest = run_ingest_quiet(cfg, store, source)
+            result.ingest = ingest_configured(cfg, store, source)
         timings["ingest"] = round(time.perf_counter() - tick, 3)
         tick = time.perf_counter()
         rules = Rules.load(cfg)

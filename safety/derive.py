@@ -7,7 +7,9 @@ made it, for the store to keep and the dashboard, alerts and listings to read.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
@@ -69,17 +71,11 @@ class Rules:
         )
 
 
+@contextlib.contextmanager
 def _timed(derived: Derived, step: str):
-    import time
-
-    class _T:
-        def __enter__(self):
-            self.t = time.perf_counter()
-
-        def __exit__(self, *exc):
-            derived.seconds[step] = round(time.perf_counter() - self.t, 4)
-
-    return _T()
+    start = time.perf_counter()
+    yield
+    derived.seconds[step] = round(time.perf_counter() - start, 4)
 
 
 def derive_all(inputs: Inputs, rules: Rules) -> Derived:

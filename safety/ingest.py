@@ -36,6 +36,13 @@ class IngestResult:
     seconds: float = 0.0
 
 
+def ingest_configured(cfg, store: Store, source=None, progress: Progress | None = None) -> IngestResult:
+    """Pull the study's configured source (or an SDTM folder given instead) and ingest it."""
+    from safety.sources.configured import pull_source
+
+    return ingest(store, pull_source(cfg, source), progress)
+
+
 def _previous_details(store: Store) -> dict[str, Any]:
     last = store.last_successful_run()
     return (last or {}).get("details") or {}

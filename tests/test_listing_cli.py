@@ -16,7 +16,7 @@ from sqlalchemy import insert, select
 from typer.testing import CliRunner
 
 from safety.cli import app
-from safety.cli.core import run_ingest_quiet
+from safety.ingest import ingest_configured
 from safety.listings import content_sha256
 from safety.rsi import load_rsi
 from safety.store import Store, schema, utcnow
@@ -47,7 +47,7 @@ def listing_store(study_config, tmp_path):
     """Ingest the constructed SDTM, derive SUSAR cases with the real code, store them as a cycle would."""
     write_sdtm(study_config.source_path)
     store = Store(study_config.database)
-    run_ingest_quiet(study_config, store, None)
+    ingest_configured(study_config, store)
     versions = store.history("AE").rename({"_VERSION": "_version", "_RUN_ID": "_run_id"}).with_columns(
         pl.lit(dt.datetime(2025, 3, 3, tzinfo=dt.UTC)).alias("_valid_from"))
     rsi, pv = load_rsi(study_config.resolve("rsi.yaml")), load_pv_config(study_config.resolve("pharmacovigilance.yaml"))

@@ -78,14 +78,9 @@ def demo(
 
 
 def run_ingest(cfg: StudyConfig, store, source: Path | None, quiet: bool = False):
-    from safety.ingest import IngestError, ingest
+    from safety.ingest import IngestError, ingest_configured
     from safety.sources import SourceUnavailable
-    from safety.sources.configured import pull_source
 
-    try:
-        pull = pull_source(cfg, source)
-    except SourceUnavailable as exc:
-        raise UserError(f"source unavailable: {exc}") from None
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,} rows"),
                   TimeElapsedColumn(), console=err_console, disable=quiet, transient=True) as bar:
         task = bar.add_task("ingesting", total=None)
@@ -94,7 +89,9 @@ def run_ingest(cfg: StudyConfig, store, source: Path | None, quiet: bool = False
             bar.update(task, advance=n, description=f"ingesting {domain}")
 
         try:
-            return ingest(store, pull, progress)
+            return ingest_configured(cfg, store, source, progress)
+        except SourceUnavailable as exc:
+            raise UserError(f"source unavailable: {exc}") from None
         except IngestError as exc:
             raise UserError(str(exc)) from None
 
@@ -173,13 +170,6 @@ def status(config: ConfigOption = None, fmt: FormatOption = OutputFormat.table) 
     else:
         emit(frame, fmt, extra=extra)
 
-
-def run_ingest_quiet(cfg: StudyConfig, store, source: Path | None):
-    """Ingest for the cycle and the scheduler: errors are exceptions, not exits."""
-    from safety.ingest import ingest
-    from safety.sources.configured import pull_source
-
-    return ingest(store, pull_source(cfg, source))
 
 
 @app.command()
