@@ -20,6 +20,7 @@ from safety.config import StudyConfig
 from safety.derive import Derived, Inputs, Rules, derive_all
 from safety.ingest import ingest_configured
 from safety.schemas import TABLES, empty_frame
+from safety.signals.history import update_signal_states
 from safety.store import Store, schema, utcnow
 
 
@@ -127,8 +128,6 @@ def run_cycle(cfg: StudyConfig, store: Store, source: Path | None = None, now: d
         timings.update(derived.seconds)
         tick = time.perf_counter()
         with store.write() as conn:
-            from safety.signals.history import update_signal_states
-
             flagged = update_signal_states(conn, derived.tables["signals_oe"], cycle_id, now)
             derived.put("signals_flagged", flagged, derived.versions["signals_oe"])
             store_derived(store, conn, derived, cycle_id)
