@@ -64,5 +64,9 @@ def _write(frame, out: Path) -> None:
     else:
         import pyreadstat
 
-        flat = frame.with_columns(pl.col(pl.Datetime).dt.strftime("%Y-%m-%dT%H:%M:%S"), pl.col(pl.Date).cast(pl.String))
+        import polars.selectors as cs
+
+        # SAS transport holds numbers and text only: dates, times and Enum vocabularies become text.
+        flat = frame.with_columns(pl.col(pl.Datetime).dt.strftime("%Y-%m-%dT%H:%M:%S"), pl.col(pl.Date).cast(pl.String),
+                                  cs.enum().cast(pl.String))
         pyreadstat.write_xport(flat.to_pandas(), str(out), file_format_version=5, table_name="ADLB")

@@ -18,7 +18,8 @@ from safety.dates import derive_dates
 from safety.grading.criteria import SIGNIFICANT_DIGITS
 from safety.grading.frame import Keys, collect, lookup, optional
 
-BNRIND_VALUES = ("HIGH", "LOW", "NORMAL")
+BNRIND_VALUES = ("HIGH", "LOW", "NORMAL")  # sorted: BNRIND_ENUM's order is the text's
+BNRIND_ENUM = pl.Enum(BNRIND_VALUES)
 HIGH = BNRIND_VALUES.index("HIGH")
 _BNRIND_TYPE = pl.UInt8
 
@@ -118,4 +119,4 @@ def derive_baseline(work: pl.DataFrame, lb: pl.DataFrame, dm: pl.DataFrame | Non
     ).drop("_GROUP", "_BDT", "_BDTM"))
 
 
-__all__ = ["BNRIND_VALUES", "HIGH", "derive_baseline"]
+__all__ = ["BNRIND_ENUM", "BNRIND_VALUES", "HIGH", "derive_baseline"]

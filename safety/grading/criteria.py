@@ -265,6 +265,16 @@ class Criteria:
             orient="row",
         )
 
+    @property
+    def term_enum(self) -> pl.Enum:
+        """The type of ATOXDSCL/ATOXDSCH: every term name, sorted (so an Enum sorts as the text)."""
+        return pl.Enum(sorted({t.term for t in self.terms}))
+
+    @property
+    def unit_enum(self) -> pl.Enum:
+        """The type of AVALU: every criterion unit, sorted."""
+        return pl.Enum(sorted({u.to_unit for u in self.units}))
+
     def ae_term_map(self) -> pl.DataFrame:
         """Lower-case AE term or synonym -> criterion term (for AE reconciliation)."""
         rows = {(s, t.term) for t in self.terms for s in (t.term.lower(), *t.ae_terms)}

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import polars as pl
 
-from safety.grading.baseline import BNRIND_VALUES, derive_baseline
+from safety.grading.baseline import BNRIND_ENUM, BNRIND_VALUES, derive_baseline
 from safety.grading.criteria import Criteria, Criterion, load_criteria
 from safety.grading.frame import Keys, collect, exclusion_sets, lookup, work_frame
 from safety.grading.outcome import (
@@ -44,6 +44,10 @@ ADDED_COLUMNS = (
     "ATOXDSCL", "ATOXGRL", "ATOXRSNL", "ATOXDSCH", "ATOXGRH", "ATOXRSNH", "BTOXGRL", "BTOXGRH", "ATOXVER",
 )
 DIRECTIONS = ("L", "H")
+# Columns from a closed vocabulary are Enums (a byte a row, not sixteen): AVALU, BNRIND, ABLFL,
+# POSTBLFL, ATOXDSCL/H (criteria.term_enum) and ATOXRSNL/H (REASON_ENUM). They compare with text
+# as text does; joining them with text needs a cast to the same Enum.
+FLAG_ENUM = pl.Enum(["Y"])
 _GRADING_COLUMNS = ["_CODE", "AVAL", "ANRLO", "ANRHI", "BASE", "_POST", "_BNRIND"]
 
 
@@ -140,16 +144,17 @@ def _grade(work: pl.DataFrame, criteria: Criteria, keys: Keys, corrected: pl.Ser
 
 
 def _description(criteria: Criteria, codes: pl.Series, direction: str) -> pl.Series:
-    """Term name per code id (null: no criterion in that direction)."""
+    """Term name per code id (criteria.term_enum; null: no criterion in that direction)."""
     name = {c: t.term for t in criteria.terms if t.direction == direction for c in t.lbtestcd}
-    return pl.Series([name.get(c) for c in codes.to_list()], dtype=pl.String)
+    return pl.Series([name.get(c) for c in codes.to_list()], dtype=criteria.term_enum)
 
 
 def _added_columns(work: pl.DataFrame, lb: pl.DataFrame, criteria: Criteria, keys: Keys,
                    units: pl.Series) -> list[pl.Series | pl.Expr]:
     """The columns `derive_lab_grades` adds (or, for LBDTC, LBDT, LBDTF and LBDTM, replaces), in order."""
     grades, reasons = outcome_grades(), outcome_reasons()
-    yes = pl.Series(["Y", None], dtype=pl.String)  # by position: True -> 'Y', False -> null
+    yes = pl.Series(["Y", None], dtype=FLAG_ENUM)  # by position: True -> 'Y', False -> null
+    units = units.cast(criteria.unit_enum)
     code = pl.col("_CODE")
     imputed = None if keys.dates is None else keys.dates.get_column("LBDTF")
     if imputed is not None and imputed.null_count() == imputed.len():
@@ -158,7 +163,7 @@ def _added_columns(work: pl.DataFrame, lb: pl.DataFrame, criteria: Criteria, key
         lookup(units, pl.col("_CELL")).alias("AVALU"),
         *(lookup(yes, (~pl.col(flag)).cast(pl.UInt8)).alias(name) for flag, name in (("ABLFL", "ABLFL"),
                                                                                        ("_POST", "POSTBLFL"))),
-        lookup(pl.Series(BNRIND_VALUES, dtype=pl.String), pl.col("_BNRIND")).alias("BNRIND"),
+        lookup(pl.Series(BNRIND_VALUES, dtype=BNRIND_ENUM), pl.col("_BNRIND")).alias("BNRIND"),
         *(column for d in DIRECTIONS for column in (
             lookup(_description(criteria, keys.codes, d), code).alias(f"ATOXDSC{d}"),
             lookup(grades, pl.col(f"_OUTCOME{d}")).alias(f"ATOXGR{d}"),
@@ -201,6 +206,7 @@ def derive_lab_grades(
     POSTBLFL, ATOXDSCL/ATOXGRL/ATOXRSNL (low direction), ATOXDSCH/ATOXGRH/ATOXRSNH (high),
     BTOXGRL/BTOXGRH (grades of the baseline record) and ATOXVER (criteria version). A grade is
     0-4 (Int8) or null; the reason column says why it is null, or notes how it was reached.
+    AVALU, BNRIND, ABLFL, POSTBLFL, ATOXDSC* and ATOXRSN* are Enums (see FLAG_ENUM).
     """
     criteria = criteria or load_criteria()
     work, keys = work_frame(lb, criteria)

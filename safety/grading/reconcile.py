@@ -56,7 +56,8 @@ def reconcile_labs_with_aes(
     AE_GRADE, LBDTC, AESTDTC, AEENDTC, ATOXVER."""
     criteria = criteria or load_criteria()
     labs = graded_long(graded).filter(pl.col("ATOXGR").is_not_null()).rename({"ATOXDSC": "TERM"})
-    aes = _ae_terms(ae, criteria)
+    # Lab terms are criteria.term_enum; an AE term no criterion names cannot match one anyway.
+    aes = _ae_terms(ae, criteria).with_columns(pl.col("TERM").cast(labs.schema["TERM"], strict=False))
 
     severe = labs.filter((pl.col("POSTBLFL") == "Y") & (pl.col("ATOXGR") >= SEVERE))
     window = pl.duration(days=window_days)

@@ -61,10 +61,16 @@ def convert_units(work: pl.DataFrame, lb: pl.DataFrame, criteria: Criteria,
         lookup(table.get_column("FACTOR"), pl.col("_CELL")).alias("_FACTOR")
     ))
     factor = work.get_column("_FACTOR")
+    unit_is_criterion_unit = (factor == 1.0).fill_null(False)  # null: an unknown unit, no value
+    converted = []
+    for source, name in (("LBSTRESN", "AVAL"), ("LBSTNRLO", "ANRLO"), ("LBSTNRHI", "ANRHI")):
+        values = _finite(optional(lb, source, pl.Float64))
+        # Results already in the criterion unit (SDTM standard units usually are) share the source
+        # column's memory: x * 1.0 is x exactly, so only a column with another factor is computed.
+        same = (unit_is_criterion_unit | values.is_null()).all()
+        converted.append((values if same else values * factor).alias(name))
     work = work.with_columns(
-        *((_finite(optional(lb, source, pl.Float64)) * factor).alias(name)
-          for source, name in (("LBSTRESN", "AVAL"), ("LBSTNRLO", "ANRLO"), ("LBSTNRHI", "ANRHI"))),
-        (factor.is_null() & work.get_column("_CELL").is_not_null()).alias("_UNITRSN"),
+        *converted, (factor.is_null() & work.get_column("_CELL").is_not_null()).alias("_UNITRSN"),
     ).drop("_FACTOR", "_UNIT")
     return work, table.get_column("AVALU")
 
