@@ -35,12 +35,11 @@ def derive_dates(frame: pl.DataFrame | pl.LazyFrame, dtc_column: str, impute: Im
     date_col, flag_col, dtm_col = derived_names(dtc_column)
     eager = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
     text = eager.get_column(dtc_column).cast(pl.String)
-    parsed = _parse_dates(pl.LazyFrame({dtc_column: text.unique()}), dtc_column, impute).collect()
-    lookup = parsed.drop_nulls(dtc_column)
-    derived = [
-        text.replace_strict(lookup[dtc_column], lookup[name], default=None, return_dtype=parsed.schema[name]).alias(name)
-        for name in (date_col, flag_col, dtm_col)
-    ]
+    distinct = text.unique().drop_nulls()
+    parsed = _parse_dates(pl.LazyFrame({dtc_column: distinct}), dtc_column, impute).collect()
+    # Each row finds its text's position once; the three derived columns are gathers by it.
+    position = text.cast(pl.Enum(distinct)).to_physical()
+    derived = [parsed.get_column(name).gather(position).alias(name) for name in (date_col, flag_col, dtm_col)]
     out = eager.with_columns(text.alias(dtc_column), *derived)
     return out.lazy() if isinstance(frame, pl.LazyFrame) else out
 
