@@ -121,6 +121,7 @@ def test_fit_reproduces_the_published_full_data_fit(caers):
     # bin width 0 merges only identical (N, E) cells: the exact likelihood of all 17189 cells
     fit = fit_prior(n, e, GPSSettings(starts=VIGNETTE_STARTS, log_expected_bin_width=0))
     np.testing.assert_allclose(fit.theta, FULL_FIT, rtol=0.01)
+    assert fit.converged  # L-BFGS-B's line search stalls at this optimum; the gradient vanishes there
     # as likely as the published optimum (not a different, worse one) and equal to the printed minimum
     assert fit.neg_log_likelihood <= neg_log_likelihood(FULL_FIT, n, e) + 1e-6
     assert round(fit.neg_log_likelihood, 3) == FULL_MINIMUM
@@ -131,6 +132,7 @@ def test_default_settings_reproduce_the_published_full_data_fit(caers):
     n, e = caers
     fit = fit_prior(n, e, GPSSettings())
     np.testing.assert_allclose(fit.theta, FULL_FIT, rtol=0.01)
+    assert fit.converged
     assert fit.neg_log_likelihood == pytest.approx(FULL_MINIMUM, abs=0.01)
 
 
@@ -138,6 +140,7 @@ def test_fit_reproduces_the_published_squashed_fits(squashed):
     n, e, w = squashed
     fit = fit_prior(n, e, GPSSettings(starts=VIGNETTE_STARTS[:1]), weights=w)
     np.testing.assert_allclose(fit.theta, SQUASHED_FIT, rtol=0.01)
+    assert fit.converged
     assert round(fit.neg_log_likelihood, 3) == SQUASHED_MINIMUM
 
     n, e, w = openebgm_squash(n, e, w, count=2, bin_size=10, keep=50)

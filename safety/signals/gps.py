@@ -151,9 +151,12 @@ def fit_prior(
         raise ValueError("the GPS prior fit failed from every starting point")
     a1, b1, a2, b2 = np.exp(best.x[:4])
     p = float(special.expit(best.x[4]))
+    # L-BFGS-B reports failure when its line search can no longer improve a likelihood of a few
+    # thousand in the 13th digit, i.e. at the optimum; a vanishing gradient says so, too.
+    stationary = bool(np.max(np.abs(best.jac)) <= 1e-5 * max(1.0, abs(float(best.fun))))
     return GammaMixturePrior(
         float(a1), float(b1), float(a2), float(b2), p,
-        neg_log_likelihood=float(best.fun), n_points=int(n.size), converged=bool(best.success),
+        neg_log_likelihood=float(best.fun), n_points=int(n.size), converged=bool(best.success) or stationary,
     )
 
 
