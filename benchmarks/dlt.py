@@ -1,7 +1,8 @@
 """Issue 5 benchmark: the DLT and boundary step against the grading time, on the 2,000-subject study.
 
 Prints: grading time, DLT candidates + status + run-in + Hy's law + toxicity events time,
-boundary tables/status/OC time, and the step's share of the grading time (target under 5%).
+boundary tables/status/OC time, and the step's share of the grading time (target under 5%);
+then the step's main parts, each timed alone.
 
     .venv/bin/python benchmarks/dlt.py [--subjects 2000] [--lb-rows 5000000]
 """
@@ -17,9 +18,12 @@ import polars as pl
 from safety.config import load_config
 from safety.demo import export_tables, generate_scaled
 from safety.derive import Derived, Inputs, Rules, _boundaries, _dlt
+from safety.dlt import dlt_candidates, dlt_status, read_lab_rows
 from safety.grading import derive_lab_grades
+from safety.hyslaw import hys_law
 from safety.schemas import TABLES
 from safety.sources.canonical import canonicalize
+from safety.toxicity_events import toxicity_events
 
 
 def best_of(fn, repeat: int = 3) -> tuple[object, float]:
@@ -67,6 +71,18 @@ def main() -> None:
     print(f"\nDLT + boundary step / grading = {share:6.1%}   (target < 5%)")
     print(f"candidates: {out.tables['dlt_candidates'].height}, Hy's law cases: {out.tables['hyslaw_cases'].height}")
     print("(all designs' tables and operating characteristics for n up to 100: benchmarks/boundaries.py)")
+    print("\nthe DLT step's parts, each timed alone:")
+    r = rules.dlt
+    labs, part_s = best_of(lambda: read_lab_rows(graded, r))
+    print(f"  {'graded LB rows the rules read':<42} {part_s:8.3f} s")
+    candidates, part_s = best_of(lambda: dlt_candidates(tables["AE"], labs, tables["EX"], tables["DM"], r))
+    print(f"  {'DLT candidates from those rows':<42} {part_s:8.3f} s")
+    _, part_s = best_of(lambda: hys_law(labs, r))
+    print(f"  {'Hys law cases and eDISH from those rows':<42} {part_s:8.3f} s")
+    _, part_s = best_of(lambda: dlt_status(tables["DM"], tables["EX"], candidates, empty, r, data_cut, ds=tables["DS"]))
+    print(f"  {'DLT status':<42} {part_s:8.3f} s")
+    _, part_s = best_of(lambda: toxicity_events(tables["AE"], tables["DM"], tables["EX"], tables["DS"], r, data_cut))
+    print(f"  {'toxicity events':<42} {part_s:8.3f} s")
 
 
 if __name__ == "__main__":

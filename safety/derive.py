@@ -110,15 +110,17 @@ def _labs(out: Derived, t: dict[str, pl.DataFrame], rules: Rules) -> pl.DataFram
 
 
 def _dlt(out: Derived, t, graded: pl.DataFrame, inputs: Inputs, rules: Rules) -> None:
-    from safety.dlt import dlt_candidates, dlt_report, dlt_status, runin_decision
+    from safety.dlt import dlt_candidates, dlt_report, dlt_status, read_lab_rows, runin_decision
     from safety.hyslaw import hys_law
     from safety.toxicity_events import toxicity_events
 
     r = rules.dlt
-    candidates = dlt_candidates(t["AE"], graded, t["EX"], t["DM"], r)
+    # The DLT rules and Hy's law read the same few rows of the graded LB: found once, for both.
+    labs = read_lab_rows(graded, r)
+    candidates = dlt_candidates(t["AE"], labs, t["EX"], t["DM"], r)
     status = dlt_status(t["DM"], t["EX"], candidates, inputs.confirmations, r, inputs.data_cut, ds=t["DS"])
     decision = runin_decision(status, t["DM"], r)
-    cases, edish = hys_law(graded, r)
+    cases, edish = hys_law(labs, r)
     tox = toxicity_events(t["AE"], t["DM"], t["EX"], t["DS"], r, inputs.data_cut)
     out.put("dlt_candidates", candidates, r.version)
     out.put("dlt_status", status, r.version)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from safety.dlt.lab_rows import EDISH_TESTS, LIVER_TESTS, LabRows, read_lab_rows
 from safety.dlt.labs import codes_of, lab_frame, named_terms, uln_results, usual_codes
 from safety.dlt.rules import DltRules
 from safety.dlt.window import ENGINE
@@ -21,7 +22,6 @@ CASE_COLUMNS = [
 ]
 
 
-LIVER_TESTS = ["ALT", "AST", "BILI", "ALP"]
 _KEY = ["USUBJID", "TERM"]
 
 
@@ -54,7 +54,7 @@ def _baseline_dates(liver: pl.DataFrame) -> pl.DataFrame:
     return liver.filter(pl.col("BLFL") == "Y").group_by(_KEY).agg(pl.col("LBDT").max().alias("BLDT"))
 
 
-def _post(rows: pl.DataFrame, baseline: pl.DataFrame) -> pl.DataFrame:
+def _post(rows: pl.DataFrame | pl.LazyFrame, baseline: pl.DataFrame | pl.LazyFrame):
     """The post-baseline rows: not the baseline record, and after it when there is one."""
     return (
         rows.join(baseline, on=_KEY, how="left")
@@ -69,8 +69,8 @@ def _cases(liver: pl.DataFrame, baseline: pl.DataFrame, rules: DltRules) -> pl.D
     is_amt = pl.col("TERM").is_in(["ALT", "AST"]) & (pl.col("GRADE") >= p.aminotransferase_uln)
     is_bili = (pl.col("TERM") == "BILI") & (pl.col("GRADE") >= p.bilirubin_uln)
     # The numeric test first: it leaves the few results at either threshold.
-    high = liver.filter(pl.col("GRADE") >= min(p.aminotransferase_uln, p.bilirubin_uln)).filter(is_amt | is_bili)
-    high = _post(high, baseline)
+    high = liver.lazy().filter(pl.col("GRADE") >= min(p.aminotransferase_uln, p.bilirubin_uln)).filter(is_amt | is_bili)
+    high = _post(high, baseline.lazy())
     amt = high.filter(is_amt).select(
         "USUBJID", pl.col("TERM").alias("AMTTEST"), pl.col("LBSEQ").alias("AMTSEQ"),
         pl.col("LBDT").alias("AMTDT"), pl.col("GRADE").alias("AMTULN"),
@@ -83,14 +83,15 @@ def _cases(liver: pl.DataFrame, baseline: pl.DataFrame, rules: DltRules) -> pl.D
         amt.join(bili, on="USUBJID")
         .with_columns(days.alias("BILIDAYS"))
         .filter(pl.col("BILIDAYS").is_between(0, p.bilirubin_within_days))
+        .collect(engine=ENGINE)
     )
     # ALP only of the subjects it is asked about (usually none)
     asked = liver.filter(pl.col("TERM") == "ALP").join(pairs, on="USUBJID", how="semi") if pairs.height else liver.clear()
-    alp = asked.select(
+    alp = asked.lazy().select(
         "USUBJID", pl.col("LBSEQ").alias("ALPSEQ"), pl.col("LBDT").alias("ALPDT"), pl.col("GRADE").alias("ALPULN")
     ).sort("ALPDT", "ALPSEQ")
     pairs = (
-        pairs.sort("BILIDT", "BILISEQ")
+        pairs.lazy().sort("BILIDT", "BILISEQ")
         .join_asof(alp, left_on="BILIDT", right_on="ALPDT", by="USUBJID", strategy="backward",
                    check_sortedness=False)
         .with_columns(
@@ -112,6 +113,7 @@ def _cases(liver: pl.DataFrame, baseline: pl.DataFrame, rules: DltRules) -> pl.D
             pl.lit(rules.version).alias("RULE_VERSION"),
         )
         .select(CASE_COLUMNS)
+        .collect(engine=ENGINE)
     )
 
 
@@ -144,8 +146,8 @@ def _post_peaks(liver: pl.DataFrame, baseline: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([peaks, _peak_of(redone).collect(engine=ENGINE)])
 
 
-def hys_law(lb: pl.DataFrame | pl.LazyFrame, rules: DltRules) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(cases, edish).
+def hys_law(lb: pl.DataFrame | pl.LazyFrame | LabRows, rules: DltRules) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(cases, edish), from the graded LB or the rows `read_lab_rows` found in it.
 
     cases: one row per ALT/AST result >= the threshold that is followed by a qualifying
     bilirubin, with the first such bilirubin: CASE_COLUMNS (AMT = the aminotransferase; *ULN
@@ -153,13 +155,41 @@ def hys_law(lb: pl.DataFrame | pl.LazyFrame, rules: DltRules) -> tuple[pl.DataFr
     edish: one row per subject with post-baseline liver results: PEAKALT, PEAKAST, PEAKBILI
     (multiples of ULN) with the LBSEQ of each peak, EDISHX, EDISHY, EDISHQ (quadrant).
     """
-    liver = _liver(lb, rules)
-    baseline = _baseline_dates(liver)
-    return _cases(liver, baseline, rules), _quadrants(_post_peaks(liver, baseline), rules)
+    labs = lb if isinstance(lb, LabRows) else read_lab_rows(lb, rules)
+    # Every case is a subject's own: their results alone give the cases of the whole table.
+    return hys_law_cases(labs.case_rows, rules), _quadrants(_summary_peaks(labs, rules), rules)
+
+
+def _summary_peaks(labs: LabRows, rules: DltRules) -> pl.DataFrame:
+    """`_post_peaks` of the whole table, from its summary per spelling and subject (`LabRows.liver`)
+    and its results with a baseline flag (`LabRows.flagged`).
+
+    A subject's test summed up under one spelling, with its results all after its baseline
+    record, or without one (the usual case), has its peak in the summary as it is. A subject with
+    a test under two spellings, with results on or before the baseline date, or with a flag other
+    than Y, is worked out again from all of its results, as `_post_peaks` does."""
+    summary = labs.liver
+    names = codes_of(summary.get_column("LBTESTCD").unique(), rules, EDISH_TESTS)
+    tests = named_terms(
+        summary.filter(pl.col("LBTESTCD").is_in(list(names))).with_columns(pl.col("LBTESTCD").cast(pl.String).alias("TERM")),
+        names,
+    )
+    flagged = _liver(labs.flagged, rules)
+    first = tests.join(_baseline_dates(flagged), on=_KEY, how="left")
+    redo = pl.concat([
+        first.filter(pl.col("BLDT").is_not_null() & (pl.col("FIRSTDT") <= pl.col("BLDT"))).get_column("USUBJID"),
+        tests.filter(pl.len().over(_KEY) > 1).get_column("USUBJID"),
+        flagged.filter((pl.col("BLFL") != "Y") & pl.col("TERM").is_in(EDISH_TESTS)).get_column("USUBJID"),
+    ]).unique()
+    peaks = first.filter(~pl.col("USUBJID").is_in(redo.implode())).select(*_KEY, "PEAK", "SEQ")
+    if redo.is_empty():
+        return peaks
+    liver = _liver(labs.source.filter(pl.col("USUBJID").is_in(redo.implode())).collect(engine=ENGINE), rules)
+    return pl.concat([peaks, _post_peaks(liver, _baseline_dates(liver))])
 
 
 def hys_law_cases(lb: pl.DataFrame | pl.LazyFrame, rules: DltRules) -> pl.DataFrame:
-    """The cases of `hys_law` alone."""
+    """The cases of `hys_law` alone, from the whole graded LB or the results of some subjects."""
     liver = _liver(lb, rules)
     return _cases(liver, _baseline_dates(liver), rules)
 

@@ -68,3 +68,34 @@ def test_peak_carries_its_record():
     _, edish = hys_law(lb(rows), RULES)
     assert edish.select("PEAKALT", "PEAKALTSEQ").rows() == [(7.5, 8)]
     assert day(1) == "2024-03-01"
+
+
+def test_a_test_under_two_spellings_has_one_peak():
+    rows = [liver("S1", 1, "ALT", 5, 100.0), liver("S1", 2, "SGPT", 9, 200.0), liver("S1", 3, "alt", 12, 200.0),
+            liver("S1", 4, "BILI", 9, 10.0, uln=20.0)]
+    _, edish = hys_law(lb(rows), RULES)
+    assert edish.select("PEAKALT", "PEAKALTSEQ", "PEAKBILI").rows() == [(5.0, 3, 0.5)]
+
+
+def test_results_dated_before_the_baseline_record_do_not_make_the_peak():
+    rows = [liver("S1", 1, "ALT", -9, 300.0), liver("S1", 2, "ALT", 0, 50.0), liver("S1", 3, "ALT", 10, 80.0),
+            liver("S2", 1, "ALT", 10, 60.0)]
+    frame = lb(rows).with_columns(
+        pl.when((pl.col("USUBJID") == "S1") & (pl.col("LBSEQ") == 2)).then(pl.lit("Y")).alias("ABLFL")
+    )
+    _, edish = hys_law(frame, RULES)
+    assert edish.select("USUBJID", "PEAKALT", "PEAKALTSEQ").rows() == [("S1", 2.0, 3), ("S2", 1.5, 1)]
+
+
+def test_a_liver_spelling_first_seen_far_down_the_table_is_read(monkeypatch):
+    import safety.dlt.lab_rows
+
+    monkeypatch.setattr(safety.dlt.lab_rows, "_SAMPLE_ROWS", 1)  # the first row is PLAT: every other test is new
+    plat = ("S0", 1, "PLAT", 200.0, 150.0, 400.0, day(5), None, None, None, None, None)
+    rows = [plat, liver("S1", 1, " Alat", 5, 100.0), liver("S1", 2, "ASAT", 5, 160.0), liver("S1", 3, "Tbili", 6, 50.0, uln=20.0),
+            liver("S1", 4, "ALP", 6, 500.0, uln=100.0)]
+    cases, edish = hys_law(lb(rows), RULES)
+    assert edish.select("USUBJID", "PEAKALT", "PEAKAST", "PEAKBILI", "EDISHQ").rows() == [
+        ("S1", 2.5, 4.0, 2.5, "Potential Hy's law"),
+    ]
+    assert cases.is_empty()  # ALP 5 x ULN on the bilirubin day: cholestatic, not Hy's law

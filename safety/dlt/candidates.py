@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from safety.dlt.exposure import OTHER, UNKNOWN, doses_in_window, interruptions
-from safety.dlt.labs import MET, PENDING, graded_long, lab_episodes, lab_frame, uln_long
+from safety.dlt.exposure import OTHER, UNKNOWN, doses_in_window, dosing_periods, interruptions
+from safety.dlt.lab_rows import LabRows, read_lab_rows
+from safety.dlt.labs import MET, PENDING, episode_hits, graded_long, lab_episodes, uln_long
 from safety.dlt.rules import DltRules, Rule
 from safety.dlt.window import ENGINE, IN, OUT, REVIEW, dlt_window, latest_possible, placement, with_dates
 
@@ -134,8 +135,9 @@ def _ae_rule(aes: pl.LazyFrame, rule: Rule, rules: DltRules) -> pl.LazyFrame:
     return _ae_candidates(aes, rule, rules, chosen & (pl.col("AETOXGR") >= rule.min_grade).fill_null(False))
 
 
-def _lab_rule(long: pl.LazyFrame, window: pl.LazyFrame, rule: Rule, rules: DltRules) -> pl.LazyFrame:
-    return lab_episodes(long, window, rule, rules).select(
+def _lab_rule(long: pl.LazyFrame, window: pl.LazyFrame, rule: Rule, rules: DltRules,
+              hits: pl.DataFrame | None = None) -> pl.LazyFrame:
+    return lab_episodes(long, window, rule, rules, hits).select(
         "USUBJID",
         pl.col("EPSTDT").alias("DLTSTDT"),
         pl.lit("LB").alias("SRCDOM"),
@@ -219,8 +221,9 @@ def _hys_rule(lb: pl.LazyFrame, window: pl.LazyFrame, rules: DltRules) -> pl.Laz
 def _interruption_rule(ex: pl.DataFrame | pl.LazyFrame, window: pl.LazyFrame, rule: Rule,
                        rules: DltRules) -> pl.LazyFrame:
     ev = rules.evaluability
+    periods = dosing_periods(ex, rules).collect(engine=ENGINE)
     gaps = (
-        interruptions(ex, rules).join(window, on="USUBJID")
+        interruptions(ex, rules, periods=periods).join(window, on="USUBJID")
         .filter(pl.col("INTSTDT").is_between(pl.col("WINSTDT"), pl.col("WINENDT")) & (pl.col("INTRSN") != OTHER))
         .collect(engine=ENGINE)
         .lazy()
@@ -246,7 +249,7 @@ def _interruption_rule(ex: pl.DataFrame | pl.LazyFrame, window: pl.LazyFrame, ru
         (pl.min_horizontal("LASTEXDT", "WINENDT") - pl.col("WINSTDT")).dt.total_days() + 1
     ).clip(lower_bound=0)
     short = (
-        doses_in_window(ex, window, rules)
+        doses_in_window(ex, window, rules, periods=periods)
         .join(window, on="USUBJID")
         .filter((observed_days - pl.col("DOSES")) > allowed_missed)
         .join(
@@ -274,68 +277,46 @@ def _interruption_rule(ex: pl.DataFrame | pl.LazyFrame, window: pl.LazyFrame, ru
     return pl.concat([long_gaps, short], how="vertical_relaxed")
 
 
-def _relevant_labs(lb: pl.DataFrame | pl.LazyFrame, rules: DltRules) -> pl.LazyFrame:
-    """The few lab rows any lab rule can use, materialised once: every result of a subject's test
-    that reaches the lowest grade threshold somewhere, and every liver result of a subject with
-    a liver value at the lowest multiple of ULN.
-
-    The full table is read through numeric filters (grades, ratio to ULN) and one match on the
-    subjects they find; the rest works on their rows only."""
-    narrow = lab_frame(lb)
-    schema = narrow.collect_schema()
-    grade_rules = [r.threshold for r in rules.rules if r.kind == "lab_bleeding" or (r.kind == "lab" and r.measure == "grade")]
-    uln_rules = [r.threshold for r in rules.rules if r.kind == "lab" and r.measure == "uln"]
-    lowest_uln = min([*uln_rules, rules.hys_law.aminotransferase_uln, rules.hys_law.bilirubin_uln])
-    flagged = pl.lit(False)
-    for grade in ("ATOXGRL", "ATOXGRH"):
-        if grade in schema and grade_rules:
-            flagged = flagged | (pl.col(grade).cast(pl.Float64, strict=False) >= min(grade_rules)).fill_null(False)
-    high_uln = (pl.col("LBSTRESN") / pl.col("LBSTNRHI") >= lowest_uln).fill_null(False)
-    hits = narrow.filter(flagged | high_uln).select(
-        "USUBJID", "LBTESTCD", flagged.alias("FLAGGED"), high_uln.alias("HIGHULN")
-    ).collect(engine=ENGINE)
-    liver_codes = rules.synonyms("ALT", "AST", "BILI", "ALP")
-    is_liver = pl.col("LBTESTCD").str.strip_chars().str.to_uppercase().is_in(liver_codes)
-    graded_keys = hits.filter("FLAGGED").select("USUBJID", "LBTESTCD").unique()
-    liver_subjects = hits.filter("HIGHULN").filter(is_liver).select("USUBJID").unique()
-    subjects = pl.concat([graded_keys["USUBJID"], liver_subjects["USUBJID"]]).unique()
-    rows = (
-        narrow.filter(pl.col("USUBJID").is_in(subjects.implode())).collect(engine=ENGINE) if subjects.len()
-        else pl.DataFrame(schema=schema)
-    )
-    return (
-        pl.concat([
-            rows.join(graded_keys, on=["USUBJID", "LBTESTCD"], how="semi"),
-            rows.filter(is_liver).join(liver_subjects, on="USUBJID", how="semi"),
-        ])
-        .unique(subset=["USUBJID", "LBSEQ"], keep="first")
-        .lazy()
-    )
-
-
 def dlt_candidates(
     ae: pl.DataFrame | pl.LazyFrame,
-    lb_graded: pl.DataFrame | pl.LazyFrame,
+    lb_graded: pl.DataFrame | pl.LazyFrame | LabRows,
     ex: pl.DataFrame | pl.LazyFrame,
     dm: pl.DataFrame | pl.LazyFrame,
     rules: DltRules,
 ) -> pl.DataFrame:
     """One row per candidate DLT (columns CANDIDATE_COLUMNS), sorted by subject, onset, rule.
+    `lb_graded`: the graded LB, or the rows `read_lab_rows` found in it.
 
     An EX source lists the EXSEQ of the zero-dose records of the interruption (empty when the
     interruption is a gap without records).
     """
     # Every rule reads these: materialised once rather than recomputed in each rule's plan.
     window = dlt_window(dm, ex, rules).collect(engine=ENGINE).lazy()
-    lb = _relevant_labs(lb_graded, rules)
-    shared = [_ae_frame(ae, window, rules), graded_long(lb), uln_long(lb, rules, ["ALT", "AST"])]
-    aes, graded, liver = (frame.lazy() for frame in pl.collect_all(shared, engine=ENGINE))
+    labs = lb_graded if isinstance(lb_graded, LabRows) else read_lab_rows(lb_graded, rules, hys_law=False)
+    lb = labs.relevant
+    long = {"grade": graded_long(lb), "uln": uln_long(lb, rules, ["ALT", "AST"])}
+    lab_rules = [r for r in rules.rules if r.kind == "lab"]
+    # Which series each lab rule follows is found for every rule in the same collect as the frames.
+    shared = [_ae_frame(ae, window, rules), long["grade"], long["uln"],
+              *(episode_hits(long[r.measure], window, r, rules) for r in lab_rules)]
+    aes, graded, liver, *hits = pl.collect_all(shared, engine=ENGINE)
+    aes, graded, liver = aes.lazy(), graded.lazy(), liver.lazy()
+    hits_of = {r.id: h for r, h in zip(lab_rules, hits, strict=True)}
     parts: list[pl.LazyFrame] = []
+    no_episodes: dict[str, pl.LazyFrame] = {}
     for rule in rules.rules:
+        if rule.kind == "lab" and hits_of[rule.id].is_empty():
+            # No series to follow (the usual case for most rules): the rule adds no rows, only its
+            # columns, which are those of every lab rule on the same measure.
+            if rule.measure not in no_episodes:
+                lab = _lab_rule(graded if rule.measure == "grade" else liver, window, rule, rules, hits_of[rule.id])
+                no_episodes[rule.measure] = pl.LazyFrame(schema=_finish(lab, rule, rules).collect_schema())
+            parts.append(no_episodes[rule.measure])
+            continue
         if rule.kind in ("ae", "grade5"):
             part = _ae_rule(aes, rule, rules)
         elif rule.kind == "lab":
-            part = _lab_rule(graded if rule.measure == "grade" else liver, window, rule, rules)
+            part = _lab_rule(graded if rule.measure == "grade" else liver, window, rule, rules, hits_of[rule.id])
         elif rule.kind == "lab_bleeding":
             part = _bleeding_rule(aes, graded, window, rule, rules)
         elif rule.kind == "hys_law":

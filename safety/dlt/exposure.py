@@ -15,7 +15,9 @@ from safety.dlt.window import ENGINE, only, with_dates
 TOXICITY, OTHER, UNKNOWN = "TOXICITY", "OTHER", "UNKNOWN"
 
 
-def _periods(ex: pl.DataFrame | pl.LazyFrame, rules: DltRules) -> pl.LazyFrame:
+def dosing_periods(ex: pl.DataFrame | pl.LazyFrame, rules: DltRules) -> pl.LazyFrame:
+    """The EX records of the evaluability drugs with a start date: EXENDT filled, DRUG normalised.
+    `doses_in_window` and `interruptions` take them collected (`periods=`) to share one read of EX."""
     drugs = [d.upper() for d in rules.evaluability.drugs]
     ex = only(ex, "USUBJID", "EXSEQ", "EXTRT", "EXDOSE", "EXADJ", "EXSTDTC", "EXSTDT", "EXENDTC", "EXENDT")
     lazy = with_dates(with_dates(ex, "EXSTDTC"), "EXENDTC", "last")
@@ -25,13 +27,14 @@ def _periods(ex: pl.DataFrame | pl.LazyFrame, rules: DltRules) -> pl.LazyFrame:
     ).filter(pl.col("DRUG").is_in(drugs) & pl.col("EXSTDT").is_not_null())
 
 
-def doses_in_window(ex: pl.DataFrame | pl.LazyFrame, window: pl.LazyFrame, rules: DltRules) -> pl.LazyFrame:
+def doses_in_window(ex: pl.DataFrame | pl.LazyFrame, window: pl.LazyFrame, rules: DltRules, *,
+                    periods: pl.DataFrame | None = None) -> pl.LazyFrame:
     """USUBJID, DRUG, DOSES (days with a dose > 0 inside the window), LASTEXDT (last EX end).
 
     One row per subject in `window` and drug, DOSES 0 when a drug was never given.
     """
     drugs = pl.LazyFrame({"DRUG": [d.upper() for d in rules.evaluability.drugs]})
-    periods = _periods(ex, rules).join(window, on="USUBJID")
+    periods = (dosing_periods(ex, rules) if periods is None else periods.lazy()).join(window, on="USUBJID")
     overlap = (
         pl.min_horizontal("EXENDT", "WINENDT") - pl.max_horizontal("EXSTDT", "WINSTDT")
     ).dt.total_days() + 1
@@ -49,21 +52,27 @@ def doses_in_window(ex: pl.DataFrame | pl.LazyFrame, window: pl.LazyFrame, rules
     )
 
 
-def interruptions(ex: pl.DataFrame | pl.LazyFrame, rules: DltRules) -> pl.LazyFrame:
+def interruptions(ex: pl.DataFrame | pl.LazyFrame, rules: DltRules, *,
+                  periods: pl.DataFrame | None = None) -> pl.LazyFrame:
     """One row per interruption of a drug: USUBJID, DRUG, INTSTDT, INTENDT, INTDAYS, INTRSN
     (TOXICITY / OTHER / UNKNOWN from EXADJ of the zero-dose records in it), INTSEQ (EXSEQ of
     those records, comma-separated)."""
-    periods = _periods(ex, rules).collect(engine=ENGINE)  # small: worked on eagerly, read several times
+    if periods is None:  # small: worked on eagerly, read several times
+        periods = dosing_periods(ex, rules).collect(engine=ENGINE)
     key = ["USUBJID", "DRUG"]
     # The rows are sorted by subject and drug, so the previous row's running maximum is the one
     # before in the same subject and drug unless the previous row is another subject's or drug's.
     same_as_before = pl.all_horizontal(pl.col(c).eq_missing(pl.col(c).shift(1)) for c in key)
+    # The running maximum per subject and drug, as one running maximum of the whole sorted column:
+    # each subject and drug is lifted above those before it (its rank times the span of the dates),
+    # which spares a window over the string keys.
+    day = pl.col("EXENDT").cast(pl.Int64)
+    lift = (~same_as_before).cum_sum() * (day.max() - day.min() + 1)
+    running_end = ((day - day.min() + lift).cum_max() - lift + day.min()).cast(pl.Date)
     dosed = (
         periods.filter(pl.col("EXDOSE") > 0)
         .sort("USUBJID", "DRUG", "EXSTDT")
-        .with_columns(
-            pl.when(same_as_before).then(pl.col("EXENDT").cum_max().over(key).shift(1)).alias("PREVEND"),
-        )
+        .with_columns(pl.when(same_as_before).then(running_end.shift(1)).alias("PREVEND"))
     )
     gaps = (
         dosed.filter(pl.col("EXSTDT") > pl.col("PREVEND") + pl.duration(days=1))

@@ -132,28 +132,42 @@ def _select(long: pl.LazyFrame, rule: Rule, rules: DltRules) -> pl.LazyFrame:
     return long.filter(keep)
 
 
-def lab_episodes(long: pl.LazyFrame, window: pl.LazyFrame, rule: Rule, rules: DltRules) -> pl.LazyFrame:
-    """Episodes of `rule` starting in the window that meet it or may still meet it.
-
-    Columns: USUBJID, SERIES (term + direction), EPSTDT, SRCSEQS (LBSEQ of the qualifying
-    results, then the recovery result), FIRSTSEQ, PEAK, DURDAYS (null while ongoing),
-    DURSOFAR, CANDSTAT.
-    """
-    thr = float(rule.threshold)  # validated present for lab rules
-    selected = _select(long, rule, rules).with_columns(
-        pl.concat_str("TERM", pl.lit(" ("), "DIRECTION", pl.lit(")")).alias("SERIES")
-    )
-    qualifies = (pl.col("GRADE") > thr) if rule.strict else (pl.col("GRADE") >= thr)
-    # Only subjects with a qualifying result in their window can have an episode: find those
-    # series first, on a filter that scans each row once, then work on their results only.
-    hits = (
-        selected.filter(qualifies & (pl.col("BLFL").fill_null("") != "Y"))
+def episode_hits(long: pl.LazyFrame, window: pl.LazyFrame, rule: Rule, rules: DltRules) -> pl.LazyFrame:
+    """USUBJID, SERIES of `rule`'s series with a qualifying result in the window: only these can have
+    an episode. Found first, on a filter that scans each row once; `lab_episodes` then works on
+    their results only."""
+    return (
+        _series(long, rule, rules).filter(_qualifies(rule) & (pl.col("BLFL").fill_null("") != "Y"))
         .join(window, on="USUBJID")
         .filter(pl.col("LBDT").is_between(pl.col("WINSTDT"), pl.col("WINENDT")))
         .select(_KEY)
         .unique()
-        .collect(engine=ENGINE)
     )
+
+
+def _series(long: pl.LazyFrame, rule: Rule, rules: DltRules) -> pl.LazyFrame:
+    return _select(long, rule, rules).with_columns(
+        pl.concat_str("TERM", pl.lit(" ("), "DIRECTION", pl.lit(")")).alias("SERIES")
+    )
+
+
+def _qualifies(rule: Rule) -> pl.Expr:
+    thr = float(rule.threshold)  # validated present for lab rules
+    return (pl.col("GRADE") > thr) if rule.strict else (pl.col("GRADE") >= thr)
+
+
+def lab_episodes(long: pl.LazyFrame, window: pl.LazyFrame, rule: Rule, rules: DltRules,
+                 hits: pl.DataFrame | None = None) -> pl.LazyFrame:
+    """Episodes of `rule` starting in the window that meet it or may still meet it.
+
+    Columns: USUBJID, SERIES (term + direction), EPSTDT, SRCSEQS (LBSEQ of the qualifying
+    results, then the recovery result), FIRSTSEQ, PEAK, DURDAYS (null while ongoing),
+    DURSOFAR, CANDSTAT. `hits`: `episode_hits` of the same arguments, if already collected.
+    """
+    selected = _series(long, rule, rules)
+    qualifies = _qualifies(rule)
+    if hits is None:
+        hits = episode_hits(long, window, rule, rules).collect(engine=ENGINE)
     recov = float(rule.recovery_below) if rule.recovery_below is not None else None
     below = (pl.col("GRADE") < recov) if recov is not None else ~qualifies
     series = selected.join(hits.lazy(), on=_KEY, how="semi").join(window, on="USUBJID")
