@@ -111,17 +111,22 @@ def _labs(out: Derived, t: dict[str, pl.DataFrame], rules: Rules) -> pl.DataFram
 
 def _dlt(out: Derived, t, graded: pl.DataFrame, inputs: Inputs, rules: Rules) -> None:
     from safety.dlt import dlt_candidates, dlt_report, dlt_status, read_lab_rows, runin_decision
+    from safety.dlt.exposure import dosing_periods
+    from safety.dlt.window import ENGINE, dlt_window
     from safety.hyslaw import hys_law
     from safety.toxicity_events import toxicity_events
 
     r = rules.dlt
-    # The DLT rules and Hy's law read the same few rows of the graded LB: found once, for both.
+    # The DLT rules and Hy's law read the same few rows of the graded LB, and the candidates,
+    # status and toxicity events the same windows and dosing periods: each worked out once.
     labs = read_lab_rows(graded, r)
-    candidates = dlt_candidates(t["AE"], labs, t["EX"], t["DM"], r)
-    status = dlt_status(t["DM"], t["EX"], candidates, inputs.confirmations, r, inputs.data_cut, ds=t["DS"])
+    window, periods = pl.collect_all([dlt_window(t["DM"], t["EX"], r), dosing_periods(t["EX"], r)], engine=ENGINE)
+    candidates = dlt_candidates(t["AE"], labs, t["EX"], t["DM"], r, window=window, periods=periods)
+    status = dlt_status(t["DM"], t["EX"], candidates, inputs.confirmations, r, inputs.data_cut, ds=t["DS"],
+                        window=window, periods=periods)
     decision = runin_decision(status, t["DM"], r)
     cases, edish = hys_law(labs, r)
-    tox = toxicity_events(t["AE"], t["DM"], t["EX"], t["DS"], r, inputs.data_cut)
+    tox = toxicity_events(t["AE"], t["DM"], t["EX"], t["DS"], r, inputs.data_cut, window=window)
     out.put("dlt_candidates", candidates, r.version)
     out.put("dlt_status", status, r.version)
     out.put("dlt_report", dlt_report(status, candidates, inputs.confirmations), r.version)

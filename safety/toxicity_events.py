@@ -23,13 +23,17 @@ def toxicity_events(
     ds: pl.DataFrame | pl.LazyFrame | None,
     rules: DltRules,
     data_cut: date,
+    *,
+    window: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """One row per dosed subject: USUBJID, FIRSTDOSE, PERIODEND (day 56), TOXEVFL (Y/N), TOXEVDT,
-    TOXEVSRC ("AE:12" / "DS:3"), TOXEVDESC, TOXEVAL (Y/N), TOXEVALRSN, TOXREVIEW, RULE_VERSION."""
+    TOXEVSRC ("AE:12" / "DS:3"), TOXEVDESC, TOXEVAL (Y/N), TOXEVALRSN, TOXREVIEW, RULE_VERSION.
+    `window`: the DLT windows (dlt_window), collected, if already worked out: their first doses."""
     cm = rules.continuous_monitoring
     related = [v.upper() for v in rules.related_values]
+    first = first_dose(dm, ex) if window is None else window.lazy().select("USUBJID", "FIRSTDOSE")
     period = (
-        first_dose(dm, ex)
+        first
         .with_columns(
             pl.col("FIRSTDOSE").alias("WINSTDT"),
             (pl.col("FIRSTDOSE") + pl.duration(days=cm.within_days - 1)).alias("WINENDT"),

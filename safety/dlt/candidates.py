@@ -219,15 +219,16 @@ def _hys_rule(lb: pl.LazyFrame, window: pl.LazyFrame, rules: DltRules) -> pl.Laz
 
 
 def _interruption_rule(ex: pl.DataFrame | pl.LazyFrame, window: pl.LazyFrame, rule: Rule,
-                       rules: DltRules) -> pl.LazyFrame:
+                       rules: DltRules, periods: pl.DataFrame) -> pl.LazyFrame:
     ev = rules.evaluability
-    periods = dosing_periods(ex, rules).collect(engine=ENGINE)
     gaps = (
         interruptions(ex, rules, periods=periods).join(window, on="USUBJID")
         .filter(pl.col("INTSTDT").is_between(pl.col("WINSTDT"), pl.col("WINENDT")) & (pl.col("INTRSN") != OTHER))
         .collect(engine=ENGINE)
-        .lazy()
     )
+    # Too few doses counts only with an interruption in the window: only those subjects' doses are counted.
+    interrupted = window.filter(pl.col("USUBJID").is_in(gaps.get_column("USUBJID").implode()))
+    gaps = gaps.lazy()
     unknown = pl.col("INTRSN") == UNKNOWN
     seqs = pl.col("INTSEQ").fill_null("").str.split(",").list.eval(pl.element().cast(pl.Int64, strict=False))
     long_gaps = gaps.filter(pl.col("INTDAYS") > rule.max_interruption_days).select(
@@ -249,7 +250,7 @@ def _interruption_rule(ex: pl.DataFrame | pl.LazyFrame, window: pl.LazyFrame, ru
         (pl.min_horizontal("LASTEXDT", "WINENDT") - pl.col("WINSTDT")).dt.total_days() + 1
     ).clip(lower_bound=0)
     short = (
-        doses_in_window(ex, window, rules, periods=periods)
+        doses_in_window(ex, interrupted, rules, periods=periods)
         .join(window, on="USUBJID")
         .filter((observed_days - pl.col("DOSES")) > allowed_missed)
         .join(
@@ -283,15 +284,19 @@ def dlt_candidates(
     ex: pl.DataFrame | pl.LazyFrame,
     dm: pl.DataFrame | pl.LazyFrame,
     rules: DltRules,
+    *,
+    window: pl.DataFrame | None = None,
+    periods: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """One row per candidate DLT (columns CANDIDATE_COLUMNS), sorted by subject, onset, rule.
-    `lb_graded`: the graded LB, or the rows `read_lab_rows` found in it.
+    `lb_graded`: the graded LB, or the rows `read_lab_rows` found in it; `window` (dlt_window)
+    and `periods` (dosing_periods), collected, if already worked out.
 
     An EX source lists the EXSEQ of the zero-dose records of the interruption (empty when the
     interruption is a gap without records).
     """
     # Every rule reads these: materialised once rather than recomputed in each rule's plan.
-    window = dlt_window(dm, ex, rules).collect(engine=ENGINE).lazy()
+    window = (dlt_window(dm, ex, rules).collect(engine=ENGINE) if window is None else window).lazy()
     labs = lb_graded if isinstance(lb_graded, LabRows) else read_lab_rows(lb_graded, rules, hys_law=False)
     lb = labs.relevant
     long = {"grade": graded_long(lb), "uln": uln_long(lb, rules, ["ALT", "AST"])}
@@ -322,7 +327,9 @@ def dlt_candidates(
         elif rule.kind == "hys_law":
             part = _hys_rule(lb, window, rules)
         else:
-            part = _interruption_rule(ex, window, rule, rules)
+            if periods is None:
+                periods = dosing_periods(ex, rules).collect(engine=ENGINE)
+            part = _interruption_rule(ex, window, rule, rules, periods)
         parts.append(_finish(part, rule, rules))
     frames = pl.collect_all(parts, engine=ENGINE)
     order = {r.id: i for i, r in enumerate(rules.rules)}

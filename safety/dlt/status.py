@@ -91,12 +91,16 @@ def dlt_status(
     rules: DltRules,
     data_cut: date,
     ds: pl.DataFrame | pl.LazyFrame | None = None,
+    *,
+    window: pl.DataFrame | None = None,
+    periods: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """One row per dosed subject: USUBJID, COHORT, DOSELVL, FIRSTDOSE, WINENDT, DOSES (per drug,
     text), MINDOSES, N_CAND, N_PENDING (no decision yet), N_CONFIRMED, CONFIRMED_IDS,
-    CANDIDATE_IDS, DEPARTDT, DEPARTRSN, DEPARTSRC, DLTSTAT, DLTRSN, DATACUT, RULE_VERSION."""
+    CANDIDATE_IDS, DEPARTDT, DEPARTRSN, DEPARTSRC, DLTSTAT, DLTRSN, DATACUT, RULE_VERSION.
+    `window` (dlt_window) and `periods` (dosing_periods), collected, if already worked out."""
     ev = rules.evaluability
-    window = dlt_window(dm, ex, rules).collect(engine=ENGINE).lazy()
+    window = (dlt_window(dm, ex, rules).collect(engine=ENGINE) if window is None else window).lazy()
     decided = candidates.lazy().join(latest_decisions(confirmations), on="CANDIDATE_ID", how="left")
     tally = decided.group_by("USUBJID").agg(
         pl.len().alias("N_CAND"),
@@ -104,7 +108,7 @@ def dlt_status(
         pl.col("CANDIDATE_ID").filter(pl.col("DECISION") == "CONFIRMED").unique().sort().alias("CONFIRMED_IDS"),
         pl.col("CANDIDATE_ID").unique().sort().alias("CANDIDATE_IDS"),
     ).with_columns(pl.col("CONFIRMED_IDS").list.len().alias("N_CONFIRMED"))
-    doses = doses_in_window(ex, window, rules).group_by("USUBJID").agg(
+    doses = doses_in_window(ex, window, rules, periods=periods).group_by("USUBJID").agg(
         pl.concat_str("DRUG", pl.lit(" "), pl.col("DOSES").cast(pl.String), pl.lit(f"/{ev.planned_doses}"))
         .sort().str.join("; ").alias("DOSES"),
         pl.col("DOSES").min().alias("MINDOSES"),
