@@ -171,7 +171,7 @@ def test_grade4_neutropenia_7_vs_8_days(recovery_day, expected):
     assert out.select("DLT_RULE", "DURATION", "CANDSTAT").rows() == expected
     if expected:
         assert out["SRC"].to_list() == ["LB:2,3,4"]
-        assert out["CANDIDATE_ID"].to_list() == ["S1:DLT1:LB:2"]
+        assert out["CANDIDATE_ID"].to_list() == ["S1:DLT1:LB:2:Neutrophil count decreased (low)"]
 
 
 def test_grade4_neutropenia_ongoing_is_shown_pending_then_met():
@@ -234,6 +234,8 @@ def test_interruption_14_vs_15_days(restart_day, expected):
     assert got == expected
     # 14 or 15 days held => at most 14 or 13 doses of 28: fewer than 75% in both cases
     assert out.filter(pl.col("TERM") == "ELACESTRANT doses below 75%")["SRC"].to_list() == ["EX:2"]
+    # EX:2 starts both candidates; each has its own id, so a committee decision names one of them
+    assert out["CANDIDATE_ID"].null_count() == 0 and out["CANDIDATE_ID"].n_unique() == out.height
 
 
 def test_interruption_for_another_reason_is_not_a_candidate():
@@ -253,9 +255,14 @@ def test_gap_without_reason_is_flagged_for_review():
         ("S1", 3, "ELACESTRANT", 345.0, day(1), day(56), None),
     ])
     out = candidates(ex_frame=ex)
-    assert out.select("DLT_RULE", "TERM", "CANDSTAT", "DURATION").rows() == [
-        ("DLT9", "EXEMESTANE interrupted", "REVIEW", 16.0),
+    assert sorted(out.select("DLT_RULE", "TERM", "CANDSTAT", "DURATION").rows()) == [
         ("DLT9", "EXEMESTANE doses below 75%", "REVIEW", 12.0),
+        ("DLT9", "EXEMESTANE interrupted", "REVIEW", 16.0),
+    ]
+    # No EX record marks the gap: its start date names it, so the committee can decide on each.
+    assert sorted(out["CANDIDATE_ID"].to_list()) == [
+        "S1:DLT9:EX:start 2024-03-04:EXEMESTANE doses below 75%",
+        "S1:DLT9:EX:start 2024-03-04:EXEMESTANE interrupted",
     ]
 
 

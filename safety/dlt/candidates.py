@@ -42,6 +42,20 @@ def _upper(col: str) -> pl.Expr:
     return pl.col(col).cast(pl.String).str.strip_chars().str.to_uppercase()
 
 
+def _candidate_id(rule: Rule) -> pl.Expr:
+    """Same subject, rule, first source record (and, for EX and LB, term) => same id in every cycle.
+
+    A gap between EX records has no record of its own: its start date stands for it. One EX
+    record can start both an interruption and a dose shortfall, and one LB result can be graded
+    in both directions, so their ids name the term; an AE record is one event of one term.
+    """
+    anchor = pl.coalesce(pl.col("SRCSEQ").list.first().cast(pl.String),
+                         pl.concat_str(pl.lit("start "), pl.col("DLTSTDT").cast(pl.String)))
+    base = pl.concat_str("USUBJID", pl.lit(f":{rule.id}:"), pl.col("SRCDOM"), pl.lit(":"), anchor)
+    return pl.when(pl.col("SRCDOM").is_in(["EX", "LB"])).then(pl.concat_str(base, pl.lit(":"), pl.col("TERM"))) \
+        .otherwise(base)
+
+
 def _finish(frame: pl.LazyFrame, rule: Rule, rules: DltRules) -> pl.LazyFrame:
     """Add the rule, the source string, the stable id and the version; fix the column set."""
     seqs = pl.col("SRCSEQ").list.eval(pl.element().cast(pl.String)).list.join(",")
@@ -50,11 +64,7 @@ def _finish(frame: pl.LazyFrame, rule: Rule, rules: DltRules) -> pl.LazyFrame:
             pl.lit(rule.id).alias("DLT_RULE"),
             pl.lit(rule.description).alias("DLT_DESC"),
             pl.concat_str(pl.col("SRCDOM"), pl.lit(":"), seqs).alias("SRC"),
-            # Same subject, rule and first source record => same id in every cycle.
-            pl.concat_str(
-                "USUBJID", pl.lit(f":{rule.id}:"), pl.col("SRCDOM"), pl.lit(":"),
-                pl.col("SRCSEQ").list.first().cast(pl.String),
-            ).alias("CANDIDATE_ID"),
+            _candidate_id(rule).alias("CANDIDATE_ID"),
             pl.when(pl.col("CANDSTAT") == REVIEW_STATUS).then(pl.lit("Y")).alias("REVIEW"),
             pl.lit(rules.version).alias("RULE_VERSION"),
         )
