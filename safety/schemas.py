@@ -164,3 +164,15 @@ def empty_frame(domain: str) -> pl.DataFrame:
     for col, impute in spec.dates.items():
         frame = derive_dates(frame, col, impute)
     return frame
+
+
+def key_hash(column: str = "_KEY") -> pl.Expr:
+    """A 64-bit hash of each record key (`_KEY`), for comparing keys within one run; never stored."""
+    return pl.col(column).hash(seed=7)
+
+
+def keys_distinct(keys: pl.Series) -> bool:
+    """Whether no key occurs twice. Distinct hashes mean distinct keys, so counting distinct 64-bit
+    hashes says 'yes' exactly at a fraction of the cost of comparing millions of texts; a 'no' may
+    be a hash collision, which the caller settles on the texts."""
+    return keys.to_frame("_KEY").select(key_hash()).to_series().n_unique() == keys.len()

@@ -25,9 +25,14 @@ def key_hash(request, monkeypatch):
     """The store matches records through 64-bit hashes of their keys and must stay exact when two
     keys share a hash; 'colliding' makes every key of the same length share one."""
     if request.param == "colliding key hashes":
+        from safety import schemas
         from safety.store import records
 
-        monkeypatch.setattr(records, "_key_hash", lambda name: pl.col(name).str.len_bytes().cast(pl.UInt64))
+        def colliding(column: str = "_KEY") -> pl.Expr:
+            return pl.col(column).str.len_bytes().cast(pl.UInt64)
+
+        monkeypatch.setattr(schemas, "key_hash", colliding)  # keys_distinct reads it here
+        monkeypatch.setattr(records, "key_hash", colliding)  # the join on keys, here
     return request.param
 
 

@@ -62,9 +62,8 @@ def _write(frame, out: Path) -> None:
     elif suffix == ".csv":
         frame.with_columns(pl.col(pl.List(pl.Int64)).list.eval(pl.element().cast(pl.String)).list.join(",")).write_csv(out)
     else:
-        import pyreadstat
-
         import polars.selectors as cs
+        import pyreadstat
 
         # SAS transport holds numbers and text only: dates, times and Enum vocabularies become text.
         flat = frame.with_columns(pl.col(pl.Datetime).dt.strftime("%Y-%m-%dT%H:%M:%S"), pl.col(pl.Date).cast(pl.String),

@@ -43,30 +43,27 @@ def add(name: str, role: RoleOption, config: ConfigOption = None, generate: Gene
         console.print(f"password (shown once): {password}", highlight=False)
 
 
-@users_app.command("disable")
-def disable(name: str, config: ConfigOption = None) -> None:
-    """Disable a user: their sessions end at their next request."""
+def _set_active(name: str, active: bool, config) -> None:
     from safety.users import UserError as BadUser
     from safety.users import set_active
 
     try:
-        set_active(open_store(study_config(config)), name, False)
+        set_active(open_store(study_config(config)), name, active)
     except BadUser as exc:
         raise UserError(str(exc)) from None
-    console.print(f"user {name!r} disabled")
+    console.print(f"user {name!r} {'enabled' if active else 'disabled'}")
+
+
+@users_app.command("disable")
+def disable(name: str, config: ConfigOption = None) -> None:
+    """Disable a user: their sessions end at their next request."""
+    _set_active(name, False, config)
 
 
 @users_app.command("enable")
 def enable(name: str, config: ConfigOption = None) -> None:
     """Re-enable a disabled user."""
-    from safety.users import UserError as BadUser
-    from safety.users import set_active
-
-    try:
-        set_active(open_store(study_config(config)), name, True)
-    except BadUser as exc:
-        raise UserError(str(exc)) from None
-    console.print(f"user {name!r} enabled")
+    _set_active(name, True, config)
 
 
 @users_app.command("reset")

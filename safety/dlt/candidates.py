@@ -52,8 +52,8 @@ def _candidate_id(rule: Rule) -> pl.Expr:
     anchor = pl.coalesce(pl.col("SRCSEQ").list.first().cast(pl.String),
                          pl.concat_str(pl.lit("start "), pl.col("DLTSTDT").cast(pl.String)))
     base = pl.concat_str("USUBJID", pl.lit(f":{rule.id}:"), pl.col("SRCDOM"), pl.lit(":"), anchor)
-    return pl.when(pl.col("SRCDOM").is_in(["EX", "LB"])).then(pl.concat_str(base, pl.lit(":"), pl.col("TERM"))) \
-        .otherwise(base)
+    named = pl.concat_str(base, pl.lit(":"), pl.col("TERM"))
+    return pl.when(pl.col("SRCDOM").is_in(["EX", "LB"])).then(named).otherwise(base)
 
 
 def _finish(frame: pl.LazyFrame, rule: Rule, rules: DltRules) -> pl.LazyFrame:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from safety.dates import derive_dates, derived_names
-from safety.schemas import TABLES, TableSpec
+from safety.schemas import TABLES, TableSpec, key_hash, keys_distinct
 from safety.sources.files import SourceFileError
 
 QUARANTINE_SCHEMA = {
@@ -154,12 +154,10 @@ def canonicalize(raw: pl.DataFrame, domain: str, file: str, lab_units: pl.DataFr
 def _duplicated(frame: pl.DataFrame) -> pl.Expr:
     """Rows whose natural key occurs more than once. Comparing 64-bit hashes of the key is several
     times faster than comparing the texts; only rows whose hashes collide are compared exactly."""
-    hashes = frame.get_column("_KEY").hash(seed=7)
-    # Counting distinct hashes is several times cheaper than flagging each repeated one, and a
-    # source without duplicates (the usual case) needs nothing more.
-    if hashes.n_unique() == hashes.len():
+    # A source without duplicates (the usual case) needs nothing more than counting hashes.
+    if keys_distinct(frame.get_column("_KEY")):
         return pl.lit(False)
-    by_hash = hashes.is_duplicated()
+    by_hash = frame.select(key_hash().is_duplicated()).to_series()
     exact = frame.filter(by_hash).get_column("_KEY")
     return pl.col("_KEY").is_in(exact.filter(exact.is_duplicated()).unique().implode())
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import polars as pl
 from sqlalchemy import Connection, insert, select
 
-from safety.schemas import TABLES
+from safety.schemas import TABLES, key_hash, keys_distinct
 from safety.store.schema import changeset
 
 # Row hashes are compared across runs, so a polars upgrade that changed hash_rows would make
@@ -22,7 +22,6 @@ from safety.store.schema import changeset
 # rehash of the stored content instead of trusting the stored hashes.
 HASH_SCHEME = f"polars-{pl.__version__}-hash_rows-v1"
 HASH_SEEDS = dict(seed=20171127)
-_KEY_SEED = 7  # for hashes of _KEY used within one run only, never stored
 PART_ROWS = 500_000
 META = ["_KEY", "_HASH", "_VERSION", "_OP", "_RUN_ID"]
 
@@ -78,7 +77,7 @@ def current(conn: Connection, domain: str, upto_changeset: int | None = None,
     """The latest version of every record (deleted ones dropped unless asked for)."""
     versions = history(conn, domain, upto_changeset)
     latest = versions
-    if versions.height and _keys_repeat(versions.get_column("_KEY")):
+    if not keys_distinct(versions.get_column("_KEY")):
         latest = versions.sort("_CHANGESET", maintain_order=True).unique("_KEY", keep="last", maintain_order=True)
     if not include_deleted:
         latest = latest.filter(pl.col("_OP") != "deleted")
@@ -93,29 +92,17 @@ def _stored_index(conn: Connection, domain: str) -> pl.DataFrame:
         rehashed = live.select("_KEY", "_VERSION", "_OP").with_columns(content_hash(live, domain))
         gone = full.filter(pl.col("_OP") == "deleted").select("_KEY", "_HASH", "_VERSION", "_OP")
         return pl.concat([rehashed.select(gone.columns), gone])
-    idx = idx.select("_KEY", "_HASH", "_VERSION", "_OP", "_CHANGESET")
-    if idx.get_column("_CHANGESET").n_unique() > 1 and _keys_repeat(idx.get_column("_KEY")):
+    if not keys_distinct(idx.get_column("_KEY")):  # some key has several versions (or a hash collides)
         idx = idx.sort("_CHANGESET").unique("_KEY", keep="last")
-    return idx.drop("_CHANGESET")
-
-
-def _keys_repeat(keys: pl.Series) -> bool:
-    """Whether some key has more than one stored version. Counting distinct 64-bit hashes of the
-    keys answers 'no' exactly (distinct hashes mean distinct keys) at a fraction of the cost of
-    deduplicating the texts; a 'yes' may be a hash collision, which only costs the deduplication."""
-    return keys.to_frame("_KEY").select(_key_hash("_KEY")).to_series().n_unique() < keys.len()
-
-
-def _key_hash(name: str) -> pl.Expr:
-    return pl.col(name).hash(seed=_KEY_SEED)
+    return idx.select("_KEY", "_HASH", "_VERSION", "_OP")
 
 
 def _join_on_key(left: pl.DataFrame, right: pl.DataFrame, how: str) -> pl.DataFrame:
     """left.join(right, on='_KEY', how=how, coalesce=True), joined through a 64-bit hash of the
     key, which is several times faster than joining millions of texts. Exact: a pair of rows whose
     hashes meet but whose keys differ (a collision) makes it redo the join on the texts."""
-    hashed = left.with_columns(_key_hash("_KEY").alias("_KH"))
-    other = right.rename({"_KEY": "_KEY_R"}).with_columns(_key_hash("_KEY_R").alias("_KH"))
+    hashed = left.with_columns(key_hash("_KEY").alias("_KH"))
+    other = right.rename({"_KEY": "_KEY_R"}).with_columns(key_hash("_KEY_R").alias("_KH"))
     joined = hashed.join(other, on="_KH", how=how, coalesce=True)
     if (joined.get_column("_KEY") != joined.get_column("_KEY_R")).any():
         return left.join(right, on="_KEY", how=how, coalesce=True)
