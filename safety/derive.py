@@ -231,7 +231,7 @@ def _design_tables(rule, oc_rates: tuple[float, ...]) -> tuple[pl.DataFrame, pl.
 def _susar(out: Derived, t, inputs: Inputs, rules: Rules) -> None:
     from safety.susar import classify_susars, susar_cases
 
-    version = f"{rules.rsi.version}/{rules.pv.version}"
+    version = f"{rules.rsi.versions_label()}/{rules.pv.version}"
     classified = classify_susars(t["AE"], rules.rsi, rules.pv)
     out.put("ae_events", classified, version)
     cases, followups = susar_cases(
@@ -261,5 +261,7 @@ def ae_soc_pt(ae: pl.DataFrame) -> pl.DataFrame:
 def _signals(out: Derived, t, rules: Rules, data_cut: date) -> None:
     from safety.signals import signal_table
 
-    table = signal_table(t["AE"], t["DM"], rules.rsi.reference_rates(), rules.signals, data_cut)
-    out.put("signals_oe", table, f"{rules.signals.version}/{rules.rsi.version}")
+    # Expected rates are today's knowledge: the RSI in force at the data cut.
+    rsi = rules.rsi.in_force(data_cut)
+    table = signal_table(t["AE"], t["DM"], rsi.reference_rates(), rules.signals, data_cut)
+    out.put("signals_oe", table, f"{rules.signals.version}/{rsi.version}")

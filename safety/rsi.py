@@ -2,7 +2,10 @@
 
 Expectedness of a suspected serious adverse reaction is judged against the RSI in force
 (ICH E2A section III.C; EU 536/2014 art. 2(2)(4) and annex III; 21 CFR 312.32(a) "unexpected").
-Every assessment carries `Rsi.version` so that it can be traced to the RSI it used.
+The RSI changes (at least yearly, with the DSUR) and an update applies only from its approval:
+the file holds the current version and the versions it superseded, and each event is judged
+against the version in force on its date (`Rsi.in_force`), so that an update never silently
+turns a reported SUSAR into an expected reaction. Every assessment carries the version it used.
 """
 
 from __future__ import annotations
@@ -67,7 +70,9 @@ class Combination(_Strict):
     additive_allowance: float = Field(default=0.0, ge=0, le=1)
 
 
-class Rsi(_Strict):
+class RsiVersion(_Strict):
+    """One approved version of the RSI."""
+
     version: str = Field(min_length=1)
     effective_date: dt.date
     combination: Combination = Combination()
@@ -80,7 +85,7 @@ class Rsi(_Strict):
         return {name.strip().upper(): rsi for name, rsi in drugs.items()}
 
     @model_validator(mode="after")
-    def _synonyms_point_to_terms(self) -> Rsi:
+    def _synonyms_point_to_terms(self) -> RsiVersion:
         listed = {term_key(t.term) for d in self.drugs.values() for t in d.terms}
         unknown = sorted(term_key(t) for t in self.synonyms if term_key(t) not in listed)
         if unknown:
@@ -160,6 +165,43 @@ class Rsi(_Strict):
             .with_columns(pl.col("synonyms").fill_null(pl.lit([], dtype=pl.List(pl.String))))
             .select("term", "term_key", "synonyms", "rate_any", "rate_g3")
         )
+
+
+class Rsi(RsiVersion):
+    """The current RSI (its own fields) and the versions it superseded, oldest first."""
+
+    superseded: list[RsiVersion] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _versions_in_order(self) -> Rsi:
+        versions = self.versions()
+        names = [v.version for v in versions]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"RSI versions named more than once: {', '.join(repeated)}")
+        dates = [v.effective_date for v in versions]
+        if dates != sorted(set(dates)):
+            raise ValueError("superseded versions must take effect one after another, each before the "
+                             f"current version ({self.version}, {self.effective_date}): got "
+                             + ", ".join(f"{v.version} {v.effective_date}" for v in versions))
+        return self
+
+    def versions(self) -> list[RsiVersion]:
+        """Every version, oldest first; the last is the current one."""
+        return [*self.superseded, self]
+
+    def in_force(self, day: dt.date | None) -> RsiVersion:
+        """The version in force on `day`: the newest that took effect on or before it. An event
+        before the first version's effective date is judged against the first version; an event
+        without a date against the current one."""
+        if day is None:
+            return self
+        earlier = [v for v in self.versions() if v.effective_date <= day]
+        return earlier[-1] if earlier else self.versions()[0]
+
+    def versions_label(self) -> str:
+        """The versions a derivation may have used, for its rule version ('RSI-2024.1+RSI-2025.1')."""
+        return "+".join(v.version for v in self.versions())
 
 
 def load_rsi(path: Path | str) -> Rsi:

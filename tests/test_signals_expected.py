@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 from scipy import special
 
+from safety.config import ConfigError
 from safety.signals.config import load_signal_config
 from safety.signals.expected import combination_reference_rates, observed_vs_expected, signal_table
 
@@ -145,3 +146,12 @@ def test_signal_table_puts_signals_first(cfg):
 def test_reference_table_missing_columns_is_an_error(cfg):
     with pytest.raises(ValueError, match="synonyms"):
         observed_vs_expected(AE, DM, pl.DataFrame({"term": ["x"], "rate_any": [0.1], "rate_g3": [0.0]}), cfg, DATA_CUT)
+
+
+def test_combination_allowance_lives_in_the_rsi_only(tmp_path):
+    # Once in each file, the two allowances added up; signals.yaml now says where it went.
+    text = CONFIG.read_text().replace("  unknown_rate:", "  combination_allowance: 0.05\n  unknown_rate:", 1)
+    moved = tmp_path / "signals.yaml"
+    moved.write_text(text)
+    with pytest.raises(ConfigError, match=r"combination_allowance is set in rsi\.yaml"):
+        load_signal_config(moved)

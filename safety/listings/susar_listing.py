@@ -176,6 +176,6 @@ def cumulative_summary_tabulation(
         )
         .sort("AEBODSYS", "AEDECOD")
         .rename({"AEBODSYS": "System organ class", "AEDECOD": "Preferred term"})
-        .with_columns(pl.lit(rsi.version).alias("RSI version"), pl.lit(pv_cfg.version).alias("Rule version"),
+        .with_columns(pl.lit(rsi.versions_label()).alias("RSI version"), pl.lit(pv_cfg.version).alias("Rule version"),
                       pl.lit(data_cut).alias("Data cut"))
     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from safety.config import config_path, load_model
 
@@ -64,8 +65,17 @@ class ObservedExpectedRules(_Strict):
     posterior_threshold: float = Field(0.8, gt=0, lt=1)
     min_subjects_unlisted: int = Field(2, ge=1)
     ci_level: float = Field(0.95, gt=0, lt=1)
-    combination_allowance: float = Field(0.0, ge=0, lt=1)
     unknown_rate: float = Field(0.01, gt=0, lt=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _allowance_moved(cls, data: Any) -> Any:
+        # One allowance, with the rule that makes the combination's reference rate (it was also
+        # here, and the two added up).
+        if isinstance(data, dict) and "combination_allowance" in data:
+            raise ValueError("combination_allowance is set in rsi.yaml (combination.additive_allowance), "
+                             "with the rest of the combination's reference rate")
+        return data
 
 
 class SignalConfig(_Strict):

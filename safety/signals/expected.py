@@ -136,8 +136,8 @@ def observed_vs_expected(
     """Per (grade_class, term): n_subj of n_treated, incidence with Clopper-Pearson CI, EAIR per 100
     patient-years, reference rate, P(true rate > reference + margin), median onset day, flags.
 
-    `reference_rates`: term, synonyms (list of str), rate_any, rate_g3 for the combination (see
-    `combination_reference_rates`); the configured `combination_allowance` is added here.
+    `reference_rates`: term, synonyms (list of str), rate_any, rate_g3 for the combination, its
+    additive allowance included (`Rsi.reference_rates`, from rsi.yaml `combination`).
     """
     rules = cfg.observed_vs_expected
     lookup = _term_lookup(reference_rates)
@@ -172,7 +172,7 @@ def observed_vs_expected(
             pl.col("n_subj").cast(pl.Int64),
             ((exposure_days - pl.col("lost_days")) / DAYS_PER_YEAR).alias("patient_years"),
             pl.when(pl.col("listed"))
-            .then((pl.col("rate").fill_null(rules.unknown_rate) + rules.combination_allowance).clip(upper_bound=1.0))
+            .then(pl.col("rate").fill_null(rules.unknown_rate))
             .alias("reference_rate"),
         )
         .sort("grade_class", "term")

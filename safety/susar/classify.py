@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from safety.rsi import Rsi, term_key_expr
+from safety.dates import derive_dates, derived_names
+from safety.rsi import Rsi, RsiVersion, term_key_expr
 from safety.schemas import SERIOUSNESS_FLAGS
 from safety.susar.config import PvConfig
 
@@ -47,7 +48,7 @@ def _ensure_columns(ae: pl.DataFrame, pv_cfg: PvConfig) -> pl.DataFrame:
     return frame
 
 
-def _rsi_matches(frame: pl.DataFrame, rsi: Rsi) -> pl.DataFrame:
+def _rsi_matches(frame: pl.DataFrame, rsi: RsiVersion) -> pl.DataFrame:
     """Per row and drug, the RSI term the event matches (direct match preferred over a synonym)."""
     keys = frame.select("_row", "MATCH_KEY").drop_nulls("MATCH_KEY")
     direct = keys.with_columns(pl.col("MATCH_KEY").alias("term_key"), pl.lit(0).alias("_priority"))
@@ -64,14 +65,54 @@ def _rsi_matches(frame: pl.DataFrame, rsi: Rsi) -> pl.DataFrame:
     )
 
 
-def classify_susars(ae: pl.DataFrame, rsi: Rsi, pv_cfg: PvConfig) -> pl.DataFrame:
+def _date(frame: pl.DataFrame, dtc: str) -> pl.Expr:
+    """The date derived from `dtc` (partial dates imputed to the first day), or null."""
+    name = derived_names(dtc)[0]
+    if name in frame.columns:
+        return pl.col(name)
+    if dtc in frame.columns:
+        return derive_dates(frame.select(dtc), dtc, "first").get_column(name)
+    return pl.lit(None, dtype=pl.Date)
+
+
+def rsi_dates(ae: pl.DataFrame, pv_cfg: PvConfig) -> pl.Series:
+    """Per AE row, the date that decides which RSI version was in force (RSI_DATE): the onset
+    (AESTDTC) or the sponsor's awareness (AEAWDTC), as the PV config says, the other when the
+    chosen one is missing."""
+    onset, aware = _date(ae, "AESTDTC"), _date(ae, "AEAWDTC")
+    first, second = (onset, aware) if pv_cfg.rsi_in_force_at == "onset" else (aware, onset)
+    # with_columns, not select: with neither column the date is one null, repeated for every row
+    return ae.with_columns(pl.coalesce(first, second).cast(pl.Date).alias("RSI_DATE")).get_column("RSI_DATE")
+
+
+def classify_susars(ae: pl.DataFrame, rsi: Rsi | RsiVersion, pv_cfg: PvConfig) -> pl.DataFrame:
     """The AE frame with SUSAR columns added, one output row per input row, input order kept.
 
     Added: SERIOUS, SERIOUS_CRITERIA, FATAL, LIFE_THREATENING, FATAL_OR_LT, DATA_QUERY,
     RELATED_<code>, EXPECTED_<code>, RSI_TERM_<code> per suspect drug (codes from the PV config,
     ELA and EXE here), SUSPECT_DRUGS, UNEXPECTED (null when related to no drug), IS_SUSAR,
-    EXPECTEDNESS_BASIS, RSI_VERSION, PV_CONFIG_VERSION.
+    EXPECTEDNESS_BASIS, RSI_DATE, RSI_VERSION (the version in force on RSI_DATE, see
+    `rsi_dates` and `Rsi.in_force`), PV_CONFIG_VERSION.
     """
+    day = rsi_dates(ae, pv_cfg)
+    versions = rsi.versions() if isinstance(rsi, Rsi) else [rsi]
+    if len(versions) == 1:
+        return _classify(ae, versions[0], pv_cfg).with_columns(day)
+    # Each row is judged by the version in force on its date (as `Rsi.in_force`: the versions are
+    # in order of effective date; before the first, the first; no date, the current one).
+    took_effect = [(pl.col("RSI_DATE") >= v.effective_date).cast(pl.UInt32) for v in versions[1:]]
+    index = pl.sum_horizontal(took_effect).fill_null(len(versions) - 1)
+    frame = ae.with_columns(day).with_columns(pl.when(pl.col("RSI_DATE").is_null()).then(len(versions) - 1)
+                                              .otherwise(index).alias("_RSI")).with_row_index("_order")
+    parts = [
+        _classify(part, versions[i], pv_cfg).drop("_RSI")
+        for (i,), part in frame.partition_by("_RSI", as_dict=True, maintain_order=True).items()
+    ]
+    return pl.concat(parts, how="vertical_relaxed").sort("_order").drop("_order")
+
+
+def _classify(ae: pl.DataFrame, rsi: RsiVersion, pv_cfg: PvConfig) -> pl.DataFrame:
+    """`classify_susars` with one RSI version for every row."""
     frame = _ensure_columns(ae, pv_cfg).with_row_index("_row")
     flags = {f: _is_y(f) for f in SERIOUSNESS_FLAGS}
     any_flag = pl.any_horizontal(*flags.values())

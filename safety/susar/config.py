@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -42,6 +43,8 @@ class PvConfig(_Strict):
     missing_or_unrecognised_is_suspected: bool = True
     suspect_drugs: list[SuspectDrug] = Field(min_length=1)
     clocks: Clocks = Clocks()
+    # Which date picks the RSI version an event is judged against (rsi.yaml `superseded`).
+    rsi_in_force_at: Literal["onset", "awareness"] = "onset"
 
     @field_validator("suspected_relatedness", "not_suspected_relatedness")
     @classmethod
