@@ -212,3 +212,21 @@ def test_toxicity_events():
     assert out.filter(pl.col("USUBJID") == "G")["TOXREVIEW"].to_list() == ["AE:8 start 2024-04"]
     early = toxicity_events(aes, dm(subjects), ex(subjects), ds, RULES, date(2024, 4, 24))
     assert early.filter(pl.col("USUBJID") == "B")["TOXEVAL"].to_list() == ["N"]
+
+
+def test_same_day_departures_are_chosen_by_rule_not_row_order():
+    # On one day, DS records for an administrative reason and for an adverse event (and, for S2,
+    # the death date in DM): the toxicity discontinuation is the departure whatever the row
+    # order, so the continuous-monitoring event is counted every time.
+    rows = {"USUBJID": ["S1", "S1", "S2", "S2"], "DSSEQ": [3, 4, 5, 2],
+            "DSDECOD": ["WITHDRAWAL BY SUBJECT", "ADVERSE EVENT", "ADVERSE EVENT", "PHYSICIAN DECISION"],
+            "DSSTDTC": [day(20)] * 4, "DSDTC": [None] * 4}
+    died = dm(["S1", "S2"]).with_columns(pl.when(pl.col("USUBJID") == "S2").then(pl.lit(day(20))).alias("DTHDTC"))
+    died = derive_dates(died.drop("DTHDT", "DTHDTF", "DTHDTM", strict=False), "DTHDTC")
+    for order in ([0, 1, 2, 3], [3, 2, 1, 0], [1, 0, 3, 2]):
+        ds = derive_dates(pl.DataFrame(rows, schema_overrides={"DSDTC": pl.String})[order], "DSSTDTC")
+        status = dlt_status(died, ex(["S1", "S2"]), cands([]), None, RULES, CUT_AFTER_WINDOW, ds=ds)
+        assert status.select("USUBJID", "DEPARTRSN", "DEPARTSRC").rows() == [
+            ("S1", "ADVERSE EVENT", "DS:4"), ("S2", "ADVERSE EVENT", "DS:5")]
+        events = toxicity_events(ae([]), died, ex(["S1", "S2"]), ds, RULES, date(2024, 4, 25))
+        assert events.select("USUBJID", "TOXEVFL", "TOXEVSRC").rows() == [("S1", "Y", "DS:4"), ("S2", "Y", "DS:5")]

@@ -51,12 +51,17 @@ def dose_levels(ex: pl.DataFrame | pl.LazyFrame, rules: DltRules) -> pl.LazyFram
 def departures(dm: pl.DataFrame | pl.LazyFrame, ds: pl.DataFrame | pl.LazyFrame | None, window: pl.LazyFrame,
                rules: DltRules, days: int | None = None) -> pl.LazyFrame:
     """USUBJID, DEPARTDT, DEPARTRSN, DEPARTSRC, DEPARTTOX: the first departure from first dose to
-    the end of the window (or to day `days`): a DS record not in `not_a_departure`, or death."""
+    the end of the window (or to day `days`): a DS record not in `not_a_departure`, or death.
+
+    Several on the first day: a toxicity reason first (a same-day administrative record must not
+    hide a discontinuation for toxicity, which is a monitoring event), a DS record before the death
+    date in DM, then the lowest DSSEQ, so the choice never depends on row order."""
     ev = rules.evaluability
     end = pl.col("WINENDT") if days is None else pl.col("FIRSTDOSE") + pl.duration(days=days - 1)
     parts = [
         with_dates(dm, "DTHDTC").select(
-            "USUBJID", pl.col("DTHDT").alias("DEPARTDT"), pl.lit("DEATH").alias("DEPARTRSN"), pl.lit("DM").alias("DEPARTSRC")
+            "USUBJID", pl.col("DTHDT").alias("DEPARTDT"), pl.lit("DEATH").alias("DEPARTRSN"), pl.lit("DM").alias("DEPARTSRC"),
+            pl.lit(None, pl.Float64).alias("_SEQ"),
         )
     ]
     if ds is not None:
@@ -67,19 +72,20 @@ def departures(dm: pl.DataFrame | pl.LazyFrame, ds: pl.DataFrame | pl.LazyFrame 
                 "USUBJID", pl.coalesce("DSSTDT", "DSDT").alias("DEPARTDT"),
                 pl.col("DSDECOD").str.strip_chars().str.to_uppercase().alias("DEPARTRSN"),
                 pl.concat_str(pl.lit("DS:"), pl.col("DSSEQ").cast(pl.String)).alias("DEPARTSRC"),
+                pl.col("DSSEQ").cast(pl.Float64, strict=False).alias("_SEQ"),
             )
         )
+    toxicity = pl.col("DEPARTRSN").is_in([t.upper() for t in ev.toxicity_reasons])
     return (
         pl.concat(parts, how="vertical_relaxed")
         .join(window, on="USUBJID")
         .filter(pl.col("DEPARTDT").is_between(pl.col("FIRSTDOSE"), end))
-        .sort("USUBJID", "DEPARTDT")
+        .with_columns(toxicity.alias("DEPARTTOX"))
+        .sort("USUBJID", "DEPARTDT", "DEPARTTOX", pl.col("DEPARTSRC") == "DM", "_SEQ", "DEPARTSRC",
+              descending=[False, False, True, False, False, False], nulls_last=True)
         .group_by("USUBJID", maintain_order=True)
         .first()
-        .select(
-            "USUBJID", "DEPARTDT", "DEPARTRSN", "DEPARTSRC",
-            pl.col("DEPARTRSN").is_in([t.upper() for t in ev.toxicity_reasons]).alias("DEPARTTOX"),
-        )
+        .select("USUBJID", "DEPARTDT", "DEPARTRSN", "DEPARTSRC", "DEPARTTOX")
     )
 
 
