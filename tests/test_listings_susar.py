@@ -129,3 +129,35 @@ def test_cumulative_summary_tabulation_counts():
     got = {r["Preferred term"]: r for r in tab.to_dicts()}
     assert got["Pneumonitis"]["Related to elacestrant"] == 1 and got["Pneumonitis"]["Not related"] == 1
     assert got["Nausea"]["Total events"] == 1 and got["Nausea"]["Related to exemestane"] == 1
+
+
+def fatal_followup_versions() -> pl.DataFrame:
+    """ST-000 AE 1 received 2025-03-02 (15-day clock), a follow-up received 2025-03-08 makes it fatal."""
+    v1 = ae_rows(1).with_columns(_valid_from=pl.lit(dt.datetime(2025, 3, 2, 9)))
+    v2 = v1.with_columns(_version=pl.lit(2), _run_id=pl.lit(2), _valid_from=pl.lit(dt.datetime(2025, 3, 8, 9)),
+                         AESDTH=pl.lit("Y"), AEOUT=pl.lit("FATAL"))
+    return pl.concat([v1, v2])
+
+
+def test_line_listing_from_store_history_one_row_per_case():
+    # pharmacovigilance.md: the SUSAR line listing has one row per case, newest follow-up. The store's
+    # history (what the weekly scheduled listing passes) names the version `_VERSION`: every version
+    # of the AE used to become its own row.
+    versions = fatal_followup_versions()
+    cases, _ = susar_cases(versions, RSI, PV, None, None, None, dt.date(2025, 3, 10))
+    history = versions.rename({"_version": "_VERSION"}).with_columns(_OP=pl.Series(["new", "changed"]))
+    frame = susar_line_listing(cases, history, None, None, dt.date(2025, 3, 1), dt.date(2025, 3, 31))
+    assert frame.height == 1
+    row = frame.row(0, named=True)
+    assert row["Outcome"] == "FATAL" and row["Source record"] == "ST-000/1/v2"
+
+
+def test_line_listing_day0_is_that_of_the_report_listed():
+    # pharmacovigilance.md: a follow-up is reported on the same timelines "counted from its own day 0";
+    # the row lists the newest report (type, due date, date reported), so its day 0 is that report's:
+    # the follow-up that turned fatal on 2025-03-08 is due 7 days later, 2025-03-15 (not day 0 2025-03-02).
+    versions = fatal_followup_versions()
+    cases, _ = susar_cases(versions, RSI, PV, None, None, None, dt.date(2025, 3, 10))
+    row = susar_line_listing(cases, versions, None, None, None, None).row(0, named=True)
+    assert row["Report type"] == "follow-up 1"
+    assert row["Day 0"] == dt.date(2025, 3, 8) and row["Due date"] == dt.date(2025, 3, 15)

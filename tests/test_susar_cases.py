@@ -99,3 +99,25 @@ def test_downgraded_case_kept_and_flagged():
     assert set(cases) == {"ST-S1-1"}
     assert cases["ST-S1-1"]["CASE_STATE"] == "DOWNGRADED" and cases["ST-S1-1"]["LATEST_VERSION"] == 2
     assert fu[0]["CHANGED_FIELDS"] == "AEREL" and not fu[0]["IS_SUSAR"]
+
+
+def test_no_awareness_or_start_date_clock_runs_from_date_received():
+    # pharmacovigilance.md: day 0 is the date the sponsor first has the minimum information; with no
+    # awareness date and no AE start date that is, at the latest, the day the record was received.
+    # The 15-day clock must run from it (a null day 0 left the case OPEN for ever, never OVERDUE).
+    cases, _ = run([version("S1", 1, 1, D(2025, 3, 4), AEAWDTC=None, AESTDTC=None)], today=D(2025, 3, 25))
+    case = cases["ST-S1-1"]
+    assert case["DAY0"] == D(2025, 3, 4) and case["DUE_DATE"] == D(2025, 3, 19)
+    assert case["STATUS"] == "OVERDUE" and case["DAYS_TO_DUE"] == -6
+    assert case["DAY0_BASIS"] == case["DAY0_IMPUTED"] == (
+        "date this version was received (awareness and AE start dates missing)")
+
+
+def test_partial_awareness_date_day0_is_flagged_as_imputed():
+    # design.md: a partial ISO 8601 date keeps its text and the derived date carries an imputation
+    # flag; day 0 from AEAWDTC '2025-03' is imputed to 2025-03-01 (earliest, so the clock is never
+    # late) and must say so, like a day 0 taken from the AE start date
+    cases, _ = run([version("S1", 1, 1, D(2025, 3, 4), AEAWDTC="2025-03"), version("S2", 1, 1, D(2025, 3, 4))])
+    assert cases["ST-S1-1"]["DAY0"] == D(2025, 3, 1) and cases["ST-S1-1"]["DUE_DATE"] == D(2025, 3, 16)
+    assert cases["ST-S1-1"]["DAY0_IMPUTED"] == "awareness date partial (2025-03), imputed to its first day"
+    assert cases["ST-S2-1"]["DAY0_IMPUTED"] is None

@@ -128,3 +128,17 @@ def test_invalid_rsi_names_file_and_field(tmp_path):
                    "      - {term: nausea, rate_any: 1.5}\n")
     with pytest.raises(ConfigError, match=r"rsi\.yaml.*drugs\.ELACESTRANT\.terms\.0\.rate_any"):
         load_rsi(bad)
+
+
+def test_fatal_outcome_is_serious_even_when_aeser_says_no():
+    # pharmacovigilance.md: serious = "results in death" (ICH E2A II.B); an AE with a fatal outcome
+    # (AEOUT FATAL or CTCAE grade 5) is serious whatever AESER says; the inconsistency is a data query
+    by_outcome, by_grade, aeser_missing = classify(
+        ae(AESER="N", AEOUT="FATAL", AEREL="RELATED"),
+        ae(AESER="N", AETOXGR=5, AEREL="RELATED"),
+        ae(AESER=None, AEOUT="FATAL", AETOXGR=5, AEREL="RELATED"),
+    )
+    for row in (by_outcome, by_grade, aeser_missing):
+        assert row["SERIOUS"] is True and row["FATAL"] is True and row["IS_SUSAR"] is True
+        assert row["SERIOUS_CRITERIA"] == "death"
+        assert "death (fatal outcome or grade 5) while" in row["DATA_QUERY"]

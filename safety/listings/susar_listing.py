@@ -19,6 +19,11 @@ KEY = ["USUBJID", "AESEQ"]
 
 
 def _latest(frame: pl.DataFrame) -> pl.DataFrame:
+    # the store's history names the version `_VERSION` and keeps deletions (`_OP`), as the cases do not
+    if "_VERSION" in frame.columns and "_version" not in frame.columns:
+        frame = frame.rename({"_VERSION": "_version"})
+    if "_OP" in frame.columns:
+        frame = frame.filter(pl.col("_OP").ne_missing("deleted"))
     if "_version" not in frame.columns:
         return frame
     return frame.sort("_version").group_by(KEY, maintain_order=True).last()
@@ -131,7 +136,8 @@ def susar_line_listing(
         pl.concat_str(pl.when(pl.col("UNEXPECTED")).then(pl.lit("UNEXPECTED")).otherwise(pl.lit("expected")),
                       pl.lit(": "), pl.col("EXPECTEDNESS_BASIS")).alias("Expectedness and RSI"),
         pl.col("AEACN").alias("Action taken"),
-        pl.col("DAY0").alias("Day 0"),
+        # the day 0 of the report the row lists (its type, due date, date reported)
+        pl.col("LATEST_REPORT_DAY0").alias("Day 0"),
         pl.col("LATEST_REPORT_DUE").alias("Due date"),
         pl.col("LATEST_REPORT_SUBMITTED").alias("Date reported"),
         pl.col("LATEST_REPORT_TYPE").alias("Report type"),

@@ -25,6 +25,7 @@ KEY = ["USUBJID", "AESEQ"]
 # grade and term, which change the nature or severity judged against the RSI).
 FOLLOWUP_FIELDS = ("AEOUT", "AESER", *SERIOUSNESS_FLAGS, "AETOXGR", "AETERM", "AEDECOD")
 AWARENESS_MISSING = "AE start date (awareness date missing)"
+NO_DATES = "date this version was received (awareness and AE start dates missing)"
 
 
 def _with_dates(frame: pl.DataFrame) -> pl.DataFrame:
@@ -44,13 +45,16 @@ def _version_day0(frame: pl.DataFrame) -> pl.DataFrame:
     ingested = pl.col("_valid_from").cast(pl.Datetime("us")).dt.date()
     return frame.with_columns(
         pl.when(first & pl.col("AEAWDT").is_not_null()).then(pl.col("AEAWDT"))
-        .when(first).then(pl.col("AESTDT"))
+        .when(first & pl.col("AESTDT").is_not_null()).then(pl.col("AESTDT"))
+        # no date at all: the sponsor had the information, at the latest, when the record arrived
+        .when(first).then(ingested)
         .when(aw_changed).then(pl.col("AEAWDT"))
         .when(ingested.is_not_null()).then(ingested)
         .otherwise(pl.coalesce("AEAWDT", "AESTDT"))
         .alias("VERSION_DAY0"),
         pl.when(first & pl.col("AEAWDT").is_not_null()).then(pl.lit("awareness date (AEAWDT)"))
-        .when(first).then(pl.lit(AWARENESS_MISSING))
+        .when(first & pl.col("AESTDT").is_not_null()).then(pl.lit(AWARENESS_MISSING))
+        .when(first).then(pl.lit(NO_DATES))
         .when(aw_changed).then(pl.lit("awareness date changed in this version (AEAWDT)"))
         .when(ingested.is_not_null()).then(pl.lit("date this version was received (_valid_from)"))
         .when(pl.col("AEAWDT").is_not_null()).then(pl.lit("awareness date (AEAWDT)"))
@@ -121,22 +125,31 @@ def susar_cases(
         pl.col("IS_SUSAR").any().over(KEY).alias("_EVER_SUSAR"),
     ).filter(pl.col("_EVER_SUSAR"))
 
+    # a partial awareness date (2025-03) gives an imputed day 0 (its first day): say so
+    aw_partial = (pl.col("AEAWDTF").is_not_null() & pl.col("AEAWDTC").is_not_null()
+                  if {"AEAWDTF", "AEAWDTC"} <= set(cls.columns) else pl.lit(False))
+    aw_text = pl.col("AEAWDTC").cast(pl.String) if "AEAWDTC" in cls.columns else pl.lit(None, pl.String)
     initial = (
         cls.filter(pl.col("IS_SUSAR")).group_by(KEY).agg(pl.all().sort_by("_version").first())
         .select(
             *KEY, "CASE_ID",
             pl.col("_version").alias("INITIAL_VERSION"), pl.col("_run_id").alias("INITIAL_RUN_ID"),
             pl.col("VERSION_DAY0").alias("DAY0"), pl.col("VERSION_DAY0_BASIS").alias("DAY0_BASIS"),
-            pl.col("FATAL_OR_LT"),
+            pl.col("FATAL_OR_LT"), aw_partial.alias("_aw_partial"), aw_text.alias("_aw_text"),
         )
         .with_columns(
-            pl.when(pl.col("DAY0_BASIS") == AWARENESS_MISSING).then(pl.lit(AWARENESS_MISSING)).alias("DAY0_IMPUTED"),
+            pl.when(pl.col("DAY0_BASIS").is_in([AWARENESS_MISSING, NO_DATES])).then(pl.col("DAY0_BASIS"))
+            .when(pl.col("DAY0_BASIS").str.starts_with("awareness date") & pl.col("_aw_partial"))
+            .then(pl.concat_str(pl.lit("awareness date partial ("), pl.col("_aw_text"),
+                                pl.lit("), imputed to its first day")))
+            .alias("DAY0_IMPUTED"),
             due_date(pl.col("DAY0"), pl.col("FATAL_OR_LT"), clocks).alias("DUE_DATE"),
         )
         .with_columns(
             pl.when(pl.col("FATAL_OR_LT"))
             .then(pl.col("DUE_DATE") + pl.duration(days=clocks.fatal_followup_days)).alias("FOLLOWUP_DUE")
         )
+        .drop("_aw_partial", "_aw_text")
     )
     subs = _submitted(submissions)
 

@@ -123,15 +123,18 @@ def _classify(ae: pl.DataFrame, rsi: RsiVersion, pv_cfg: PvConfig) -> pl.DataFra
         # CTCAE grade 5 is death related to the AE, whatever the outcome field says
         | (pl.col("AETOXGR") == 5).fill_null(False)
     )
+    # pharmacovigilance.md: serious = "results in death"; a fatal outcome (AEOUT, grade 5) is that
+    # criterion even when AESDTH is not flagged (and serious whatever AESER says: a data query below)
+    met = {**flags, "AESDTH": fatal}
     criteria = pl.concat_str(
-        [pl.when(flags[f]).then(pl.lit(label)) for f, label in CRITERION_LABELS.items()],
+        [pl.when(met[f]).then(pl.lit(label)) for f, label in CRITERION_LABELS.items()],
         separator="; ", ignore_nulls=True,
     )
     flagged_names = pl.concat_str(
         [pl.when(flags[f]).then(pl.lit(f)) for f in SERIOUSNESS_FLAGS], separator=", ", ignore_nulls=True
     )
     frame = frame.with_columns(
-        ((aeser == "Y").fill_null(False) | any_flag).alias("SERIOUS"),
+        ((aeser == "Y").fill_null(False) | any_flag | fatal).alias("SERIOUS"),
         pl.when(criteria != "").then(criteria)
         .when((aeser == "Y").fill_null(False)).then(pl.lit("serious (criterion not given)"))
         .alias("SERIOUS_CRITERIA"),
@@ -154,6 +157,11 @@ def _classify(ae: pl.DataFrame, rsi: RsiVersion, pv_cfg: PvConfig) -> pl.DataFra
         .then(pl.concat_str(pl.lit("AESER missing while "), flagged_names, pl.lit(" = 'Y': treated as serious"))),
         pl.when((aeser == "Y").fill_null(False) & ~any_flag)
         .then(pl.lit("AESER = 'Y' but no seriousness criterion flagged")),
+        pl.when(fatal & ~any_flag & ~(aeser == "Y").fill_null(False))
+        .then(pl.concat_str(pl.lit("death (fatal outcome or grade 5) while AESER = "),
+                            pl.when(aeser.is_null()).then(pl.lit("missing"))
+                            .otherwise(pl.concat_str(pl.lit("'"), aeser, pl.lit("'"))),
+                            pl.lit(" and AESDTH not 'Y': treated as serious"))),
     ]
 
     matches = _rsi_matches(frame, rsi)
