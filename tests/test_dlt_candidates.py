@@ -127,6 +127,18 @@ def test_unrelated_grade4_events_are_not_candidates():
     assert out.is_empty()
 
 
+@pytest.mark.parametrize(
+    ("rel", "rel2", "reason"),
+    [("NOT RELATED", None, "relatedness to exemestane not recorded"),
+     (None, "UNLIKELY", "relatedness to elacestrant not recorded")],
+)
+def test_causality_missing_for_one_drug_is_shown_for_review(rel, rel2, reason):
+    # protocol.md "DLT definition": at least possibly related to EITHER drug. With one drug's
+    # relatedness not recorded the event may be related to it: shown for review, not dropped.
+    out = candidates(ae([("S1", 3, "Colitis", 4, rel, rel2, None, day(5), day(9))]))
+    assert out.select("DLT_RULE", "CANDSTAT", "REVIEW", "REVIEWRSN").rows() == [("DLT5", "REVIEW", "Y", reason)]
+
+
 def test_missing_causality_is_shown_for_review():
     out = candidates(ae([("S1", 3, "Colitis", 3, None, None, None, day(5), day(9))]))
     assert out.select("DLT_RULE", "CANDSTAT", "REVIEW", "REVIEWRSN").rows() == [
@@ -181,6 +193,35 @@ def test_grade4_neutropenia_ongoing_is_shown_pending_then_met():
     later = candidates(lb_frame=lb([neut("S1", 2, 5, 4), neut("S1", 3, 12, 4)]))
     assert later.select("DLT_RULE", "CANDSTAT").rows() == [("DLT1", "CRITERIA MET")]
     assert later["CANDIDATE_ID"].to_list() == early["CANDIDATE_ID"].to_list()  # same event, same id
+
+
+def test_grade4_neutropenia_result_without_a_date_does_not_hide_the_episode():
+    # protocol.md "DLT definition" 1 and lab durations: consecutive dated results make the
+    # duration. A grade 4 result with no usable date (LBDTC missing or impossible) cannot be
+    # placed in the sequence; it must not swallow the dated 10-day grade 4 episode.
+    undated = (*neut("S1", 5, 5, 4)[:6], None, *neut("S1", 5, 5, 4)[7:])
+    rows = [neut("S1", 1, 0, 0, "Y"), neut("S1", 2, 5, 4), neut("S1", 3, 9, 4), neut("S1", 4, 15, 3), undated]
+    out = candidates(lb_frame=lb(rows))
+    assert out.select("DLT_RULE", "DLTSTDT", "DURATION", "CANDSTAT", "SRC").rows() == [
+        ("DLT1", date(2024, 3, 5), 10.0, "CRITERIA MET", "LB:2,3,4")
+    ]
+
+
+def hypok(seq: int, study_day: int, grade: int, blfl: str | None = None) -> tuple:
+    return ("S1", seq, "K", 2.8, 3.5, 5.0, day(study_day), "Hypokalemia", grade, None, None, blfl)
+
+
+def test_grade3_lab_still_above_grade1_after_7_days_is_met_while_ongoing():
+    # protocol.md "DLT definition" 5: a grade 3 laboratory abnormality is excepted only if it
+    # returns to grade 1 or baseline within 7 days. Grade 3 on day 5, still grade 2 on day 20
+    # (no later result): it has not returned within 7 days, so the criterion is met already,
+    # with 15 days so far, not "pending, 0 days".
+    out = candidates(lb_frame=lb([hypok(1, 0, 0, "Y"), hypok(2, 5, 3), hypok(3, 10, 2), hypok(4, 20, 2)]))
+    assert out.select("DLT_RULE", "DURATION", "DURUNIT", "CANDSTAT").rows() == [
+        ("DLT5-LAB", 15.0, "days so far (ongoing)", "CRITERIA MET")
+    ]
+    # back to grade 1 on day 12 (7 days): excepted
+    assert candidates(lb_frame=lb([hypok(1, 0, 0, "Y"), hypok(2, 5, 3), hypok(3, 10, 2), hypok(4, 12, 1)])).is_empty()
 
 
 def test_grade4_neutropenia_starting_day_29_is_out():

@@ -80,6 +80,15 @@ def test_latest_decision_stands():
     assert status_of(["S1"], cands([("S1", "S1:X")]), conf)["DLTSTAT"].to_list() == ["EVALUABLE, NO DLT"]
 
 
+def test_latest_decision_on_a_tied_time_is_the_later_row():
+    # Decisions arrive in the order they were recorded (store id). Two for one candidate at the
+    # same AT: the later row stands, every time (a tie must not be broken by an unstable sort).
+    rows = [(f"S{i % 7}:X", "CONFIRMED") for i in range(200)] + [(f"S{i}:X", "REJECTED") for i in range(7)]
+    subjects = [f"S{i}" for i in range(7)]
+    out = status_of(subjects, cands([(s, f"{s}:X") for s in subjects]), decisions(rows))
+    assert out["DLTSTAT"].to_list() == ["EVALUABLE, NO DLT"] * 7
+
+
 def test_low_doses_without_dlt_is_not_evaluable_but_with_dlt_is_evaluable():
     # elacestrant only days 1-20: 20 of 28 doses
     frame = ex(["S1", "S2"], ela_days=20)
@@ -167,6 +176,35 @@ def test_runin_not_confirmed_while_candidates_await_review():
     assert got.decision == "PENDING"
     assert got.sentence == ("Pending at dose level 0: 6 of 6 evaluable, 0 DLT(s); candidates awaiting committee "
                             "review for L0-03E.")
+
+
+def test_runin_not_confirmed_while_an_earlier_non_evaluable_subject_awaits_review():
+    # protocol.md "Safety run-in": the first 6 DLT-evaluable subjects count. X (dosed first) left
+    # the window for an adverse event with a candidate awaiting the committee; if confirmed, X is
+    # evaluable with a DLT and among the first 6, giving 2 DLTs (de-escalate). The dose must not
+    # be confirmed meanwhile.
+    subjects = ["A-X", "B-D", "C-E", "D-E", "E-E", "F-E", "G-E", "H-E"]
+    first = ["2024-03-01"] + ["2024-03-02"] * 6 + ["2024-03-03"]
+    demog = derive_dates(pl.DataFrame({
+        "USUBJID": subjects, "COHORT": ["SAFETY RUN-IN"] * 8, "RFXSTDTC": first,
+        "DTHDTC": pl.Series([None] * 8, dtype=pl.String)}), "RFXSTDTC")
+    exf = pl.concat([ex([s]).with_columns(pl.lit(f).alias("EXSTDTC")) for s, f in zip(subjects, first, strict=True)])
+    ds = derive_dates(pl.DataFrame({"USUBJID": ["A-X"], "DSSEQ": [1], "DSDECOD": ["ADVERSE EVENT"],
+                                    "DSSTDTC": [day(10)], "DSDTC": [None]}, schema_overrides={"DSDTC": pl.String}),
+                      "DSSTDTC")
+    c = cands([("A-X", "A-X:C"), ("B-D", "B-D:C")])
+    st = dlt_status(demog, exf, c, decisions([("B-D:C", "CONFIRMED")]), RULES, date(2024, 4, 10), ds=ds)
+    assert st.filter(pl.col("USUBJID") == "A-X")["DLTSTAT"].to_list() == ["NOT EVALUABLE"]
+    got = runin_decision(st, demog, RULES)
+    assert (got.decision, got.n_evaluable, got.n_dlt) == ("PENDING", 6, 1)
+    assert got.levels[0].awaiting_review == ("A-X",)
+    both = dlt_status(demog, exf, c, decisions([("B-D:C", "CONFIRMED"), ("A-X:C", "CONFIRMED")]), RULES,
+                      date(2024, 4, 10), ds=ds)
+    assert runin_decision(both, demog, RULES).decision == "DE-ESCALATE"
+    # a pending candidate of a subject dosed after the sixth counted one (G-E) changes nothing
+    late = dlt_status(demog, exf, cands([("H-E", "H-E:C"), ("B-D", "B-D:C")]), decisions([("B-D:C", "CONFIRMED")]),
+                      RULES, date(2024, 4, 10), ds=ds)
+    assert runin_decision(late, demog, RULES).decision == "CONFIRM DOSE"
 
 
 def test_runin_sentences():

@@ -84,11 +84,13 @@ def _ae_frame(ae: pl.DataFrame | pl.LazyFrame, window: pl.LazyFrame, rules: DltR
         # dates only: whole days, so 3 calendar days count as 72 hours
         .otherwise((pl.col("AEENDT") - pl.col("AESTDT")).dt.total_days() * 24.0)
     )
-    blank = pl.col("AEREL").is_null() & pl.col("AEREL2").is_null()
+    is_related = (_upper("AEREL").is_in(related) | _upper("AEREL2").is_in(related)).fill_null(False)
+    # not related to one drug, relatedness to the other not recorded: it may be related to that one
+    missing = pl.col("AEREL").is_null() | pl.col("AEREL2").is_null()
     return lazy.join(window, on="USUBJID").with_columns(
         pl.coalesce(pl.col("AEDECOD"), pl.col("AETERM")).cast(pl.String).str.strip_chars().alias("TERM"),
-        (_upper("AEREL").is_in(related) | _upper("AEREL2").is_in(related)).fill_null(False).alias("RELATED"),
-        blank.alias("NOCAUS"),
+        is_related.alias("RELATED"),
+        (~is_related & missing).alias("NOCAUS"),
         placement(pl.col("AESTDT"), latest_possible("AESTDT", "AESTDTF")).alias("PLACE"),
         hours.alias("DURHRS"),
         has_times.alias("HASTIMES"),
@@ -114,7 +116,12 @@ def _ae_candidates(aes: pl.LazyFrame, rule: Rule, rules: DltRules, selected: pl.
         pl.when(pl.col("PLACE") == REVIEW)
         .then(pl.concat_str(pl.lit("start date '"), pl.col("AESTDTC").fill_null(""),
                             pl.lit("' cannot be placed in the DLT window")))
-        .when(pl.col("NOCAUS")).then(pl.lit("relatedness to both drugs not recorded"))
+        .when(pl.col("NOCAUS")).then(
+            pl.when(pl.col("AEREL").is_null() & pl.col("AEREL2").is_null())
+            .then(pl.lit("relatedness to both drugs not recorded"))
+            .when(pl.col("AEREL").is_null()).then(pl.lit("relatedness to elacestrant not recorded"))
+            .otherwise(pl.lit("relatedness to exemestane not recorded"))
+        )
     )
     return aes.filter(keep).select(
         "USUBJID",

@@ -4,7 +4,7 @@ protocol.md "DLT definition": for lab-defined rules the duration comes from cons
 results and ends at the first result below the grade. An episode starts at a qualifying result
 (not the baseline record) whose predecessor was not in an episode, and ends at the first later
 result that has recovered. With no recovery result yet the episode is ONGOING; since its end
-must come after the last qualifying result, it has already lasted more than N days once
+must come after the last result not yet recovered, it has already lasted more than N days once
 last - start >= N, and is otherwise PENDING: shown to the committee now rather than later.
 """
 
@@ -170,7 +170,12 @@ def lab_episodes(long: pl.LazyFrame, window: pl.LazyFrame, rule: Rule, rules: Dl
         hits = episode_hits(long, window, rule, rules).collect(engine=ENGINE)
     recov = float(rule.recovery_below) if rule.recovery_below is not None else None
     below = (pl.col("GRADE") < recov) if recov is not None else ~qualifies
-    series = selected.join(hits.lazy(), on=_KEY, how="semi").join(window, on="USUBJID")
+    # A result without a date cannot be placed among consecutive results (sorted first, it would
+    # open an undated episode that swallows the dated one).
+    series = (
+        selected.filter(pl.col("LBDT").is_not_null())
+        .join(hits.lazy(), on=_KEY, how="semi").join(window, on="USUBJID")
+    )
     if rule.recover_to_baseline:
         base = pl.col("GRADE").filter(pl.col("BLFL") == "Y").last().over(_KEY)
         below = below | (pl.col("GRADE") <= base).fill_null(False)
@@ -196,7 +201,9 @@ def lab_episodes(long: pl.LazyFrame, window: pl.LazyFrame, rule: Rule, rules: Dl
         pl.col("LBSEQ").first().alias("FIRSTSEQ"),
         pl.col("LBSEQ").filter(q).alias("QSEQS"),
         pl.col("GRADE").max().alias("PEAK"),
-        pl.col("LBDT").filter(q).last().alias("LASTQDT"),
+        # the last result not yet recovered (a qualifying one, or one between the threshold and
+        # recovery_below): the episode ends after it
+        pl.col("LBDT").filter(post).last().alias("LASTQDT"),
         pl.col("RECDT").first(),
         pl.col("RECSEQ").first(),
         pl.col("WINSTDT").first(),

@@ -3,8 +3,8 @@
 The first `subjects_per_level` DLT-evaluable subjects at a level (by first dose) are counted;
 0-1 confirmed DLTs confirm the level, 2 or more de-escalate (or, at the last level, stop), and
 2 DLTs settle it early while fewer are evaluable. A level is not confirmed while a counted
-subject still has candidates awaiting the committee: a pending candidate could be the DLT that
-changes the answer.
+subject, or a subject not evaluable but dosed before the last counted one, still has candidates
+awaiting the committee: a pending candidate could be the DLT that changes the answer.
 """
 
 from __future__ import annotations
@@ -46,10 +46,17 @@ class RunInDecision:
 
 def _tally(status: pl.DataFrame, level: int, rules: DltRules) -> LevelTally:
     r = rules.runin
-    at_level = status.filter(pl.col("DOSELVL") == level).sort("FIRSTDOSE", "USUBJID")
+    at_level = status.filter(pl.col("DOSELVL") == level).sort("FIRSTDOSE", "USUBJID").with_row_index("_POS")
     counted = at_level.filter(pl.col("DLTSTAT").str.starts_with("EVALUABLE")).head(r.subjects_per_level)
     dlt = counted.filter(pl.col("DLTSTAT") == DLT)
-    waiting = counted.filter((pl.col("N_PENDING") > 0) & (pl.col("DLTSTAT") != DLT))
+    # A subject not (yet) evaluable, dosed before the last counted one, whose pending candidate
+    # is confirmed becomes evaluable with a DLT among the first `subjects_per_level`: they wait too.
+    before_last = pl.col("_POS") <= (counted["_POS"].max() if counted.height else -1)
+    full = counted.height >= r.subjects_per_level
+    waiting = at_level.filter(
+        (pl.col("N_PENDING") > 0) & (pl.col("DLTSTAT") != DLT)
+        & (pl.col("USUBJID").is_in(counted["USUBJID"].implode()) | (pl.lit(full) & before_last))
+    )
     if dlt.height >= r.dlts_to_de_escalate:
         outcome = DE_ESCALATE if level in r.de_escalate_to else STOP
     elif counted.height >= r.subjects_per_level and waiting.height == 0:

@@ -28,7 +28,8 @@ def latest_decisions(confirmations: pl.DataFrame | pl.LazyFrame | None) -> pl.La
     return (
         confirmations.lazy()
         .with_columns(pl.col("DECISION").str.strip_chars().str.to_uppercase())
-        .sort("CANDIDATE_ID", "AT")
+        # stable: of two decisions at the same AT the later row (recorded later) stands
+        .sort("CANDIDATE_ID", "AT", maintain_order=True)
         .group_by("CANDIDATE_ID")
         .last()
     )
