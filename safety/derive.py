@@ -150,6 +150,7 @@ def _activity(out: Derived, t, rules: Rules, data_cut: date) -> None:
         fes_pet_summary,
         kaplan_meier,
         landmark_status,
+        left_follow_up,
         response_by_visit,
         six_month_rate,
     )
@@ -157,7 +158,7 @@ def _activity(out: Derived, t, rules: Rules, data_cut: date) -> None:
     p = rules.pfs
     pfs = derive_pfs(t["DM"], t["RS"], t["DS"], p, data_cut)
     rate = six_month_rate(pfs, p)
-    landmark = landmark_status(pfs, p.six_month_rate.landmark_day)
+    landmark = landmark_status(pfs, p.six_month_rate.landmark_day, left_follow_up(t["DS"], p.six_month_rate))
     out.put("pfs", landmark, p.version)
     out.put("pfs_rate", pl.DataFrame([rate.as_dict()]), p.version)
     if pfs.height:
@@ -168,16 +169,24 @@ def _activity(out: Derived, t, rules: Rules, data_cut: date) -> None:
 
 
 def _simon_counts(landmark: pl.DataFrame, design) -> tuple[int, int]:
-    """Stage 1 is judged on the first n1 subjects evaluable at 6 months (in order of first dose);
-    past it, on the first n evaluable (Simon 1989: the design's sample sizes are fixed)."""
-    evaluable = landmark.filter(pl.col("LMSTAT") != "NOT EVALUABLE").sort("STARTDT", "USUBJID")
-    free = pl.col("LMSTAT") == "PROGRESSION-FREE"
-    first = evaluable.head(design.n1)
+    """(progression-free, known) for Simon's rule. Stage 1 is the first n1 subjects by first dose
+    (Simon 1989: the sample sizes are fixed); past it, the first n. A subject still in follow-up
+    keeps its place and counts once its 6-month status is known: taking the next subject with a
+    known status instead would fill the stage with failures, known months before successes, and
+    lean it towards futility. Only a subject who can never be evaluated (censored at a new
+    anticancer therapy or after missed assessments, or whose follow-up ended: not LMPEND) is
+    replaced by the next."""
+    from safety.activity.rate import NOT_EVALUABLE, PROGRESSION_FREE
+
+    known = pl.col("LMSTAT") != NOT_EVALUABLE
+    cohort = landmark.filter(known | pl.col("LMPEND")).sort("STARTDT", "USUBJID")
+    free = pl.col("LMSTAT") == PROGRESSION_FREE
+    first = cohort.head(design.n1)
     pf1 = first.filter(free).height
-    if evaluable.height < design.n1 or pf1 <= design.r1:
-        return pf1, first.height
-    final = evaluable.head(design.n)
-    return final.filter(free).height, final.height
+    if first.height < design.n1 or pf1 <= design.r1:
+        return pf1, first.filter(known).height
+    final = cohort.head(design.n)
+    return final.filter(free).height, final.filter(known).height
 
 
 def _boundaries(out: Derived, rules: Rules) -> None:

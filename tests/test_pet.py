@@ -94,6 +94,30 @@ def test_threshold_is_config(summary: pl.DataFrame) -> None:
     assert summary.filter(pl.col("ELIGIBLE_FES"))["USUBJID"].to_list() == ["A", "C"]
 
 
+def test_not_done_suvmax_is_not_a_measurement() -> None:
+    # Module rule: "percent change is reported only when every one of those lesions was measured
+    # again at the early scan, so a missing lesion never looks like a metabolic response". A lesion
+    # recorded NOT DONE (TRSTAT, null TRSTRESN) was not measured. E: T02 not done at the early scan
+    # (sum 4 vs 14 would read -71%); F: T02 not done at baseline (sum 10 vs 8 would read +25%).
+    subjects = pl.DataFrame({"USUBJID": ["E", "F"], "RFXSTDTC": [START.isoformat()] * 2})
+    lesions = tu([("E", "T01", "TARGET"), ("E", "T02", "TARGET"), ("F", "T01", "TARGET"), ("F", "T02", "TARGET")])
+    pet = tr([
+        ("E", 1, "T01", "SUVMAX", 8.0, "PET", "Y", day(-7)),
+        ("E", 2, "T02", "SUVMAX", 6.0, "PET", "Y", day(-7)),
+        ("E", 3, "T01", "SUVMAX", 4.0, "PET", "Y", day(29)),
+        ("E", 4, "T02", "SUVMAX", None, "PET", "Y", day(29)),
+        ("F", 1, "T01", "SUVMAX", 8.0, "PET", "Y", day(-7)),
+        ("F", 2, "T02", "SUVMAX", None, "PET", "Y", day(-7)),
+        ("F", 3, "T01", "SUVMAX", 4.0, "PET", "Y", day(29)),
+        ("F", 4, "T02", "SUVMAX", 6.0, "PET", "Y", day(29)),
+    ])
+    out = fes_pet_summary(pet, lesions, subjects, CFG)
+    assert out.select("USUBJID", "N_FES_AVID_BL", "SUVMAX_SUM_BL", "N_AVID_MEASURED_EARLY", "SUVMAX_PCHG").rows() == [
+        ("E", 2, 14.0, 1, None),
+        ("F", 2, None, 2, None),
+    ]
+
+
 def test_best_percent_change_constructed() -> None:
     rows = []
     # baseline sum 100 (40 + 60); day 57: 70 (-30%); day 113: 50 (-50%, best); day 169: 90
@@ -109,6 +133,22 @@ def test_best_percent_change_constructed() -> None:
     out = best_percent_change(frame, tu([("A", "T01", "TARGET"), ("A", "T02", "TARGET")]), DM)
     assert out.select("USUBJID", "BASE_SUMDIAM", "BEST_SUMDIAM", "BEST_PCHG", "N_POST_BASELINE").row(0) == (
         "A", 100.0, 50.0, -50.0, 3)
+    assert out["BEST_PCHG_DT"].item() == START + timedelta(days=112)
+
+
+def test_best_percent_change_skips_a_visit_missing_a_target_lesion() -> None:
+    # RECIST 1.1 (section 4.3.x, "missing assessments"): the sum of diameters needs every target
+    # lesion; a visit where one was not assessed has no sum (NE), so the lesions measured there must
+    # not be summed as if they were all: day 57 has T01 only (30 vs 100 would read -70%).
+    rows = [("A", seq, lesion, "LDIAM", value, "CT", None, day(d), float(visit)) for seq, (lesion, value, d, visit) in
+            enumerate([("T01", 40.0, -5, 1), ("T02", 60.0, -5, 1), ("T01", 30.0, 57, 2), ("T02", None, 57, 2),
+                       ("T01", 35.0, 113, 3), ("T02", 45.0, 113, 3)])]
+    frame = pl.DataFrame(rows, schema=["USUBJID", "TRSEQ", "TRLNKID", "TRTESTCD", "TRSTRESN", "TRMETHOD",
+                                       "TRFESAVD", "TRDTC", "VISITNUM"], orient="row",
+                         ).with_columns(pl.lit("INVESTIGATOR").alias("TREVAL"))
+    out = best_percent_change(frame, tu([("A", "T01", "TARGET"), ("A", "T02", "TARGET")]), DM)
+    assert out.select("USUBJID", "BASE_SUMDIAM", "BEST_SUMDIAM", "BEST_PCHG", "N_POST_BASELINE").row(0) == (
+        "A", 100.0, 80.0, -20.0, 1)
     assert out["BEST_PCHG_DT"].item() == START + timedelta(days=112)
 
 

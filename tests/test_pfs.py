@@ -135,6 +135,20 @@ def test_data_cut_ignores_later_records() -> None:
     assert out.select("AVAL", "CNSR", "EVNTDESC").row(0) == (57, 1, "LAST ADEQUATE ASSESSMENT")
 
 
+def test_partial_progression_date_in_the_month_of_first_dose_counts() -> None:
+    # Module rule (admiral date_imputation "first" + min_dates = TRTSDT): "2024-01" imputes to
+    # 2024-01-01, before first dose 2024-01-10, and is moved to first dose; the known part of the
+    # date allows a post-baseline progression (any day 11-31 January), so the PD must not be
+    # dropped as a baseline record. A record whose whole period precedes first dose ("2023-12") is.
+    subjects = dm(("A", "2024-01-10", None), ("B", "2024-01-10", None))
+    records = rs(("A", 1, "2024-01", "PD"), ("B", 1, "2023-12", "PD"))
+    out = derive_pfs(subjects, records, NO_DS, CFG)
+    assert out.select("USUBJID", "AVAL", "CNSR", "EVNTDESC", "SRCSEQ", "ADTF").rows() == [
+        ("A", 1, 0, "PD", 1, "D"),
+        ("B", 1, 1, "NO POST-BASELINE ASSESSMENT", None, None),
+    ]
+
+
 def test_independent_evaluator_uses_accepted_read() -> None:
     cfg = CFG.model_copy(update={"response": CFG.response.model_copy(update={"evaluator": "INDEPENDENT ASSESSOR"})})
     records = rs(("A", 1, day(57), "SD", "INDEPENDENT ASSESSOR"), ("A", 2, day(57), "PD", "INDEPENDENT ASSESSOR"),

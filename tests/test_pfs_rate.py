@@ -55,6 +55,30 @@ def test_six_month_rate_counts_and_intervals() -> None:
     assert result.rule_version == CFG.version
 
 
+def test_event_after_missed_assessments_before_the_landmark_is_not_progression_free() -> None:
+    # FDA 2018: PD or death after 2+ missed assessments is censored (CNSR 1) at the last adequate
+    # assessment, for the time-to-event analysis. For the binary 6-month rate (Simon's count) a
+    # progression or death documented on or before day 183 still means "not progression-free at
+    # 6 months": dropping such subjects as NOT EVALUABLE removes known failures from the denominator.
+    from safety.activity.pfs import derive_pfs
+
+    subjects = pl.DataFrame({"USUBJID": ["A", "B", "C"], "RFXSTDTC": ["2024-01-01"] * 3,
+                             "DTHDTC": ["2024-05-29", None, None]})  # A dies on day 150, never assessed
+    records = pl.DataFrame(
+        {"USUBJID": ["B", "B", "C", "C"], "RSSEQ": [1, 2, 1, 2],
+         # B: SD day 57, PD day 177 (gap 120 > 119); C: SD day 57, PD day 240 (after the landmark)
+         "RSDTC": ["2024-02-26", "2024-06-25", "2024-02-26", "2024-08-27"], "RSSTRESC": ["SD", "PD", "SD", "PD"]}
+    ).with_columns(pl.lit("OVRLRESP").alias("RSTESTCD"), pl.lit("INVESTIGATOR").alias("RSEVAL"))
+    pfs = derive_pfs(subjects, records, None, CFG)
+    assert pfs.select("USUBJID", "AVAL", "CNSR").rows() == [("A", 1, 1), ("B", 57, 1), ("C", 57, 1)]
+    status = landmark_status(pfs, 183)
+    # C's progression on day 240 may or may not have happened by day 183: still not evaluable
+    assert status["LMSTAT"].to_list() == ["PROGRESSED", "PROGRESSED", "NOT EVALUABLE"]
+    result = six_month_rate(pfs, CFG)
+    assert (result.n_evaluable, result.n_progression_free, result.n_progressed, result.n_not_evaluable) == (2, 0, 2, 1)
+    assert result.km_survival == 1.0  # the Kaplan-Meier estimate keeps the FDA censoring
+
+
 def test_clopper_pearson_closed_forms() -> None:
     # x = 0: upper = 1 - (alpha/2)^(1/n); x = n: lower = (alpha/2)^(1/n) (Clopper & Pearson 1934)
     assert clopper_pearson(0, 10) == (0.0, pytest.approx(1 - 0.025 ** (1 / 10)))
@@ -90,3 +114,41 @@ def test_cli_pfs_json(tmp_path) -> None:
     assert (doc["six_month_rate"]["n_evaluable"], doc["six_month_rate"]["n_progression_free"]) == (2, 1)
     missing = CliRunner().invoke(app, ["pfs", "--rs", str(tmp_path / "nope.csv"), "--dm", str(tmp_path / "dm.csv")])
     assert missing.exit_code != 0
+
+
+def test_simon_stage1_keeps_the_place_of_a_subject_still_followed():
+    # Simon 1989: stage 1 is the first n1 subjects. Failures are known months before successes, so
+    # filling the stage with the next subjects whose status is known would lean it to futility.
+    from types import SimpleNamespace
+
+    from safety.activity.pfs import CENSOR_LAST, CENSOR_NEW_THERAPY, CENSOR_NO_ASSESSMENT, EVENT_PD
+    from safety.activity.rate import left_follow_up
+    from safety.boundaries.simon import simon_status
+    from safety.derive import _simon_counts
+
+    start = date(2024, 1, 1)
+    # (subject, days after the first subject's first dose, AVAL, CNSR, EVNTDESC)
+    rows = [("A", 0, 120, 1, CENSOR_LAST),            # still followed: its place is kept
+            ("B", 1, 60, 1, CENSOR_NEW_THERAPY),      # never evaluable: replaced
+            ("C", 2, 200, 1, CENSOR_LAST),            # progression-free
+            ("D", 3, 100, 0, EVENT_PD),
+            ("E", 4, 90, 0, EVENT_PD),
+            ("F", 5, 80, 0, EVENT_PD),                # the fifth: outside the stage of four
+            ("G", 6, 1, 1, CENSOR_NO_ASSESSMENT)]     # withdrew (DS): never evaluable
+    pfs = pl.DataFrame(rows, schema=["USUBJID", "DAY", "AVAL", "CNSR", "EVNTDESC"], orient="row").with_columns(
+        (pl.lit(start) + pl.duration(days=pl.col("DAY"))).alias("STARTDT"))
+    ds = pl.DataFrame({"USUBJID": ["G", "G"], "DSDECOD": ["INFORMED CONSENT OBTAINED", "withdrawal by subject"]})
+    left = left_follow_up(ds, CFG.six_month_rate)
+    assert left.to_list() == ["G"]
+    landmark = landmark_status(pfs, 183, left)
+    assert landmark.filter("LMPEND")["USUBJID"].to_list() == ["A"]
+    design = SimpleNamespace(n1=4, r1=1, n=8)
+    # stage 1 = A, C, D, E: one progression-free of three known, A to come; the next known
+    # failure (F) does not take A's place, which would read 1 of 4 and cross the boundary
+    assert _simon_counts(landmark, design) == (1, 3)
+    status = simon_status(SimpleNamespace(n1=4, r1=1, n=8, r=3, id="s", version="1", criterion="optimal"), 1, 3)
+    assert not status.crossed and status.decision == "continue"
+    done = landmark.with_columns(pl.when(pl.col("USUBJID") == "A").then(pl.lit("PROGRESSED"))
+                                 .otherwise(pl.col("LMSTAT")).alias("LMSTAT"),
+                                 pl.when(pl.col("USUBJID") == "A").then(False).otherwise(pl.col("LMPEND")).alias("LMPEND"))
+    assert _simon_counts(done, design) == (1, 4)

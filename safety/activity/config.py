@@ -59,6 +59,8 @@ class MissedAssessmentRules(_Strict):
 class SixMonthRateRules(_Strict):
     landmark_day: int = Field(183, gt=1)
     confidence_level: float = Field(0.95, gt=0.5, lt=1.0)
+    follow_up_ends: list[str] = Field(default_factory=lambda: [
+        "WITHDRAWAL BY SUBJECT", "WITHDRAWAL OF CONSENT", "LOST TO FOLLOW-UP", "STUDY TERMINATED BY SPONSOR"])
 
 
 class FesPetRules(_Strict):

@@ -71,7 +71,9 @@ def fes_pet_summary(tr: pl.DataFrame, tu: pl.DataFrame | None, dm: pl.DataFrame,
         pl.col("TRDT").max().alias("PET_BL_DT"),
         pl.len().cast(pl.Int64).alias("N_MEASURABLE_BL"),
         pl.col("AVID").sum().cast(pl.Int64).alias("N_FES_AVID_BL"),
-        pl.col("TRSTRESN").filter("AVID").sum().alias("SUVMAX_SUM_BL"),
+        # a NOT DONE (null) SUVmax of an avid lesion leaves the baseline sum unknown
+        pl.when(pl.col("TRSTRESN").filter("AVID").null_count() == 0)
+        .then(pl.col("TRSTRESN").filter("AVID").sum()).alias("SUVMAX_SUM_BL"),
     )
     first, last = rules.early_scan_window_days
     early_scan = (
@@ -82,6 +84,7 @@ def fes_pet_summary(tr: pl.DataFrame, tu: pl.DataFrame | None, dm: pl.DataFrame,
     early = (
         suv.join(early_scan, left_on=["USUBJID", "TRDT"], right_on=["USUBJID", "EARLY_SCAN_DT"], how="semi")
         .join(baseline.filter("AVID").select("USUBJID", "TRLNKID"), on=["USUBJID", "TRLNKID"], how="semi")
+        .filter(pl.col("TRSTRESN").is_not_null())  # NOT DONE is not a measurement
         .sort("TRSEQ")
         .group_by("USUBJID", "TRLNKID")
         .last()
@@ -142,8 +145,9 @@ def best_percent_change(
         else lesion_diam.filter(_text("TRGRPID") == "TARGET")
     )
     visit = ["USUBJID", "VISITNUM"]
-    from_lesions = lesion_diam.group_by(visit).agg(
-        pl.col("TRSTRESN").cast(pl.Float64).sum().alias("LESION_SUM"), pl.col("TRDT").min().alias("VISITDT")
+    from_lesions = lesion_diam.filter(pl.col("TRSTRESN").is_not_null()).group_by(visit).agg(
+        pl.col("TRSTRESN").cast(pl.Float64).sum().alias("LESION_SUM"), pl.col("TRDT").min().alias("VISITDT"),
+        pl.col("TRLNKID").n_unique().alias("N_LESIONS"),
     )
     recorded = (
         reads.filter(_text("TRTESTCD") == "SUMDIAM")
@@ -156,6 +160,7 @@ def best_percent_change(
             *visit,
             pl.coalesce("SUMDIAM", "LESION_SUM").alias("SUM"),
             pl.min_horizontal("VISITDT", "SUMDT").alias("VISITDT"),
+            pl.when(pl.col("SUMDIAM").is_null()).then(pl.col("N_LESIONS")).alias("N_LESIONS"),
         )
         .filter(pl.col("SUM").is_not_null())
         .join(subjects, on="USUBJID", how="inner")
@@ -164,12 +169,14 @@ def best_percent_change(
     base = (
         sums.filter(pl.col("VISITDT") <= pl.col("STARTDT"))
         .group_by("USUBJID")
-        .agg(pl.col("SUM").last().alias("BASE_SUMDIAM"))
+        .agg(pl.col("SUM").last().alias("BASE_SUMDIAM"), pl.col("N_LESIONS").last().alias("BASE_N_LESIONS"))
     )
     post = (
         sums.filter(pl.col("VISITDT") > pl.col("STARTDT"))
         .join(base, on="USUBJID", how="inner")
         .filter(pl.col("BASE_SUMDIAM") > 0)
+        # RECIST 1.1: a visit with a baseline target lesion not assessed has no sum (never a partial one)
+        .filter(~(pl.col("N_LESIONS") < pl.col("BASE_N_LESIONS")).fill_null(False))
         .with_columns(((pl.col("SUM") - pl.col("BASE_SUMDIAM")) / pl.col("BASE_SUMDIAM") * 100).alias("PCHG"))
     )
     return (

@@ -40,7 +40,7 @@ CENSOR_NO_ASSESSMENT = "NO POST-BASELINE ASSESSMENT"
 
 PFS_COLUMNS = [
     "USUBJID", "PARAMCD", "PARAM", "STARTDT", "ADT", "ADTF", "AVAL", "CNSR", "EVNTDESC",
-    "SRCDOM", "SRCVAR", "SRCSEQ", "RULE_VERSION",
+    "SRCDOM", "SRCVAR", "SRCSEQ", "RULE_VERSION", "EVNTDT",
 ]
 
 
@@ -184,6 +184,13 @@ def adequate_assessments(
         if col not in rs.columns:
             rs = rs.with_columns(pl.lit(None, pl.String).alias(col))
     response = pl.coalesce(_text("RSSTRESC"), _text("RSORRES"))
+    # the last day the (possibly partial) date allows: a partial date whose period reaches past
+    # first dose may be post-baseline, so it is kept (at first dose), not dropped as baseline
+    latest_possible = (
+        pl.when(pl.col("RSDTF") == "M").then(pl.date(pl.col("RSDT").dt.year(), 12, 31))
+        .when(pl.col("RSDTF") == "D").then(pl.col("RSDT").dt.month_end())
+        .otherwise(pl.col("RSDT"))
+    )
     records = evaluator_reads(
         rs.filter(_text("RSTESTCD") == rules.test_code.upper(), pl.col("RSDT").is_not_null(), _cut("RSDT", data_cut)),
         "RS", rules.evaluator, rules.accepted_records_only,
@@ -192,9 +199,9 @@ def adequate_assessments(
         records.with_columns(response.alias("AVALC"))
         .filter(pl.col("AVALC").is_in([r.upper() for r in rules.adequate]))
         .join(subjects, on="USUBJID", how="inner")
-        .with_columns(_not_before_start("RSDT"))
         # an assessment on day 1 is baseline, not a post-baseline assessment
-        .filter(pl.col("RSDT") > pl.col("STARTDT"))
+        .filter(latest_possible > pl.col("STARTDT"))
+        .with_columns(_not_before_start("RSDT"))
         .select(
             "USUBJID", pl.col("RSSEQ").cast(pl.Int64), "RSDT", "RSDTF", "AVALC",
             pl.col("AVALC").is_in([r.upper() for r in rules.progression]).alias("IS_PD"),
@@ -213,7 +220,9 @@ def derive_pfs(
 
     Returns USUBJID, PARAMCD, PARAM, STARTDT, ADT, ADTF, AVAL (ADT - STARTDT + 1 days), CNSR
     (0 event, 1 censored), EVNTDESC, SRCDOM, SRCVAR, SRCSEQ (the record that decided ADT),
-    RULE_VERSION. Records dated after `data_cut` are ignored.
+    RULE_VERSION, EVNTDT (date of the progression or death that ended PFS, kept also when it is
+    censored for 2+ missed assessments: the 6-month landmark still counts it; null without one).
+    Records dated after `data_cut` are ignored.
     """
     subjects = treated_subjects(dm, data_cut)
     nat = new_therapy_starts(subjects, ds, cfg, data_cut)
@@ -305,6 +314,7 @@ def derive_pfs(
             pl.lit("PFS").alias("PARAMCD"),
             pl.lit("Progression-Free Survival (RECIST 1.1)").alias("PARAM"),
             pl.lit(cfg.version).alias("RULE_VERSION"),
+            pl.col("EVDT").alias("EVNTDT"),
         )
         .with_columns(((pl.col("ADT") - pl.col("STARTDT")).dt.total_days() + 1).cast(pl.Int64).alias("AVAL"))
         .select(PFS_COLUMNS)

@@ -4,10 +4,15 @@ Landmark classification on the AVAL scale (day 1 = first dose), landmark L (day 
 - PROGRESSED: a PFS event (CNSR 0) on or before day L. Progression or death documented on day L
   means the subject was not progression-free at 6 months; this is also what the Kaplan-Meier
   S(L) = P(PFS > L) counts as failure, so both estimates classify the same subjects.
+  A progression or death documented on or before day L but censored after 2+ missed assessments
+  (FDA 2018; derive_pfs EVNTDT) is also PROGRESSED for the binary rate: the subject is known not
+  to be progression-free at 6 months (Kaplan-Meier keeps the censoring, so here the two differ).
 - PROGRESSION-FREE: no event on or before day L, and follow-up reaching day L: censored at an
   adequate assessment on or after day L, or an event after day L.
 - NOT EVALUABLE: censored before day L (too early to tell, or lost); excluded from the binary
-  rate's denominator, kept as censored in the Kaplan-Meier estimate.
+  rate's denominator, kept as censored in the Kaplan-Meier estimate. LMPEND tells the two apart:
+  true while the status may still become known (censored at the last adequate assessment, or
+  before any, and no disposition record ending follow-up: `left_follow_up`).
 The binary rate gets the exact Clopper-Pearson interval (Clopper & Pearson 1934), as Simon's
 two-stage design counts successes among evaluable subjects.
 """
@@ -19,8 +24,9 @@ from dataclasses import asdict, dataclass
 import polars as pl
 from scipy.stats import beta
 
-from safety.activity.config import PfsConfig
+from safety.activity.config import PfsConfig, SixMonthRateRules
 from safety.activity.km import kaplan_meier, km_at
+from safety.activity.pfs import CENSOR_LAST, CENSOR_NO_ASSESSMENT
 
 PROGRESSED = "PROGRESSED"
 PROGRESSION_FREE = "PROGRESSION-FREE"
@@ -39,14 +45,32 @@ def clopper_pearson(successes: int, n: int, confidence_level: float = 0.95) -> t
     return lower, upper
 
 
-def landmark_status(pfs: pl.DataFrame, landmark_day: int) -> pl.DataFrame:
-    """Add LMSTAT (PROGRESSED / PROGRESSION-FREE / NOT EVALUABLE at the landmark) to ADTTE rows."""
-    return pfs.with_columns(
-        pl.when((pl.col("CNSR") == 0) & (pl.col("AVAL") <= landmark_day)).then(pl.lit(PROGRESSED))
-        .when(pl.col("AVAL") >= landmark_day).then(pl.lit(PROGRESSION_FREE))
-        .otherwise(pl.lit(NOT_EVALUABLE))
-        .alias("LMSTAT")
-    )
+def left_follow_up(ds: pl.DataFrame | None, rules: SixMonthRateRules) -> pl.Series:
+    """The subjects with a disposition record (DSDECOD) that ends follow-up for progression."""
+    if ds is None or ds.height == 0 or "DSDECOD" not in ds.columns:
+        return pl.Series("USUBJID", [], dtype=pl.String)
+    ends = [t.strip().upper() for t in rules.follow_up_ends]
+    decod = pl.col("DSDECOD").cast(pl.String).str.strip_chars().str.to_uppercase()
+    return ds.filter(decod.is_in(ends)).get_column("USUBJID").cast(pl.String).unique().sort()
+
+
+def landmark_status(pfs: pl.DataFrame, landmark_day: int, left: pl.Series | None = None) -> pl.DataFrame:
+    """Add LMSTAT (PROGRESSED / PROGRESSION-FREE / NOT EVALUABLE at the landmark) to ADTTE rows,
+    and LMPEND (a NOT EVALUABLE subject still followed, whose status may become known; `left`:
+    the subjects whose follow-up ended, see `left_follow_up`)."""
+    progressed = (pl.col("CNSR") == 0) & (pl.col("AVAL") <= landmark_day)
+    if "EVNTDT" in pfs.columns:
+        event_day = (pl.col("EVNTDT") - pl.col("STARTDT")).dt.total_days() + 1
+        progressed = progressed | (event_day <= landmark_day).fill_null(False)
+    status = pl.when(progressed).then(pl.lit(PROGRESSED)).when(pl.col("AVAL") >= landmark_day).then(
+        pl.lit(PROGRESSION_FREE)).otherwise(pl.lit(NOT_EVALUABLE))
+    # Censored at a new anticancer therapy or after missed assessments: that status is final.
+    followed = pl.col("EVNTDESC").is_in([CENSOR_LAST, CENSOR_NO_ASSESSMENT]) if "EVNTDESC" in pfs.columns \
+        else pl.lit(True)
+    if left is not None and left.len():
+        followed = followed & ~pl.col("USUBJID").is_in(left.implode())
+    return pfs.with_columns(status.alias("LMSTAT")).with_columns(
+        ((pl.col("LMSTAT") == NOT_EVALUABLE) & followed).alias("LMPEND"))
 
 
 @dataclass(frozen=True)
