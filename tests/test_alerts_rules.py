@@ -162,3 +162,16 @@ def test_every_rule_links_to_a_real_dashboard_page():
     paths = {page.PATH for page in PAGES}
     for rule in load_alert_config(load_config()).rules:
         assert rule.page.split("?")[0] in paths, rule.id
+
+
+def test_complete_report_clock_rules():
+    soon, over = CFG.rule("susar_complete_due_soon"), CFG.rule("susar_complete_overdue")
+    frame = pl.DataFrame({
+        "CASE_ID": ["C1", "C2", "C3", "C4"], "USUBJID": ["S1", "S2", "S3", "S4"],
+        "DUE_DATE": dt.date(2025, 3, 9),
+        "COMPLETE_DUE": [dt.date(2025, 3, 17), dt.date(2025, 3, 16), dt.date(2025, 3, 17), None],
+        "COMPLETE_DAYS_TO_DUE": [1, -1, 1, None], "COMPLETE_STATUS": ["DUE SOON", "OVERDUE", "SUBMITTED", None],
+        "COMPLETE_SUBMITTED": [None, None, dt.date(2025, 3, 15), None],
+    }, schema_overrides={"COMPLETE_DAYS_TO_DUE": pl.Int64})
+    assert [e.record_key for e in events_for_rule(frame, soon, CFG)] == ["C1/2025-03-17"]
+    assert [e.record_key for e in events_for_rule(frame, over, CFG)] == ["C2/2025-03-16"]

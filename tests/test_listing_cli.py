@@ -150,3 +150,23 @@ def test_susar_submit_records_once_with_audit(listing_store, study_config):
     followup = CliRunner().invoke(app, [*args[:3], "--report-type", "follow-up 1", *args[5:]])
     assert "has no follow-up 1" in str(followup.exception)
     assert content_sha256(pl.DataFrame({"a": [1]}))  # the listing hash helper stays importable for the CLI
+
+
+def test_complete_report_is_recorded_only_for_a_fatal_or_life_threatening_case(listing_store, study_config):
+    store, cases = listing_store
+    base = ["--on", "2025-03-20", "--user", "pv.officer", "--config", str(study_config.path)]
+    hospitalised = cases["CASE_ID"][0]
+    refused = CliRunner().invoke(app, ["susar", "submit", hospitalised, "--report-type", "complete", *base])
+    assert refused.exit_code != 0 and "owes no complete report" in str(refused.exception)
+    # the next cycle finds the second case life-threatening: it owes the complete report
+    fatal_id = cases["CASE_ID"][1]
+    cases = cases.with_columns(pl.when(pl.col("CASE_ID") == fatal_id).then(pl.lit(dt.date(2025, 3, 18)))
+                               .alias("COMPLETE_DUE"))
+    with store.write() as conn:
+        cycle_id = conn.execute(insert(schema.cycle).values(
+            started_at=utcnow(), status="success", data_cut=dt.datetime(2025, 6, 2, tzinfo=dt.UTC))).inserted_primary_key[0]
+        store.put_derived(conn, "susar_cases", cases, cycle_id, "test")
+    assert run("susar", "submit", fatal_id, "--report-type", "complete", *base).exit_code == 0
+    t = schema.susar_submission
+    with store.read() as conn:
+        assert conn.execute(select(t.c.case_id, t.c.report_type)).all() == [(fatal_id, "complete")]

@@ -161,3 +161,11 @@ def test_line_listing_day0_is_that_of_the_report_listed():
     row = susar_line_listing(cases, versions, None, None, None, None).row(0, named=True)
     assert row["Report type"] == "follow-up 1"
     assert row["Day 0"] == dt.date(2025, 3, 8) and row["Due date"] == dt.date(2025, 3, 15)
+
+
+def test_imputed_day0_comment_names_the_initial_report_when_a_follow_up_is_listed():
+    versions = fatal_followup_versions().with_columns(AEAWDTC=pl.lit(None, pl.String), AEAWDT=pl.lit(None, pl.Date))
+    cases, _ = susar_cases(versions, RSI, PV, None, None, None, dt.date(2025, 3, 10))
+    row = susar_line_listing(cases, versions, None, None, None, None).row(0, named=True)
+    assert row["Report type"] == "follow-up 1" and row["Day 0"] == dt.date(2025, 3, 8)
+    assert "initial report's day 0 = AE start date (awareness date missing)" in row["Comments"]

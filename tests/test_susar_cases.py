@@ -42,7 +42,7 @@ def test_fifteen_day_clock_and_statuses():
                     version("S3", 1, 1, D(2025, 3, 2)), version("S4", 1, 1, D(2025, 3, 2), AEAWDTC="2025-02-10")],
                    today=D(2025, 3, 15), submissions=subs)
     assert cases["ST-S1-1"]["DAY0"] == D(2025, 3, 2) and cases["ST-S1-1"]["DUE_DATE"] == D(2025, 3, 17)
-    assert cases["ST-S1-1"]["STATUS"] == "DUE SOON" and cases["ST-S1-1"]["FOLLOWUP_DUE"] is None
+    assert cases["ST-S1-1"]["STATUS"] == "DUE SOON" and cases["ST-S1-1"]["COMPLETE_DUE"] is None
     assert cases["ST-S2-1"]["STATUS"] == "SUBMITTED"
     assert cases["ST-S3-1"]["STATUS"] == "SUBMITTED LATE"
     assert cases["ST-S4-1"]["STATUS"] == "OVERDUE" and cases["ST-S4-1"]["DUE_DATE"] == D(2025, 2, 25)
@@ -51,7 +51,7 @@ def test_fifteen_day_clock_and_statuses():
 def test_fatal_seven_day_clock_and_followup_due():
     cases, _ = run([version("S1", 1, 1, D(2025, 3, 2), AESLIFE="Y")], today=D(2025, 3, 3))
     case = cases["ST-S1-1"]
-    assert case["FATAL_OR_LT"] and case["DUE_DATE"] == D(2025, 3, 9) and case["FOLLOWUP_DUE"] == D(2025, 3, 17)
+    assert case["FATAL_OR_LT"] and case["DUE_DATE"] == D(2025, 3, 9) and case["COMPLETE_DUE"] == D(2025, 3, 17)
     assert case["STATUS"] == "OPEN" and case["DAYS_TO_DUE"] == 6
 
 
@@ -121,3 +121,31 @@ def test_partial_awareness_date_day0_is_flagged_as_imputed():
     assert cases["ST-S1-1"]["DAY0"] == D(2025, 3, 1) and cases["ST-S1-1"]["DUE_DATE"] == D(2025, 3, 16)
     assert cases["ST-S1-1"]["DAY0_IMPUTED"] == "awareness date partial (2025-03), imputed to its first day"
     assert cases["ST-S2-1"]["DAY0_IMPUTED"] is None
+
+
+def test_complete_report_of_a_fatal_case_has_its_own_clock():
+    # EU 536/2014 annex III / ICH E2A III.A.1: a fatal or life-threatening SUSAR is reported within
+    # 7 days, and completed within 8 further days; submitting the initial report stops only its own clock.
+    subs = pl.DataFrame({"CASE_ID": ["ST-S1-1", "ST-S2-1", "ST-S2-1"], "REPORT_TYPE": ["initial"] * 2 + ["complete"],
+                         "SUBMITTED_ON": [D(2025, 3, 8), D(2025, 3, 8), D(2025, 3, 16)]})
+    cases, _ = run([version("S1", 1, 1, D(2025, 3, 2), AESLIFE="Y"), version("S2", 1, 1, D(2025, 3, 2), AESLIFE="Y"),
+                    version("S3", 1, 1, D(2025, 3, 2))], today=D(2025, 3, 16), submissions=subs)
+    open_, done, other = cases["ST-S1-1"], cases["ST-S2-1"], cases["ST-S3-1"]
+    assert (open_["STATUS"], open_["COMPLETE_DUE"], open_["COMPLETE_STATUS"], open_["COMPLETE_DAYS_TO_DUE"]) == (
+        "SUBMITTED", D(2025, 3, 17), "DUE SOON", 1)
+    assert open_["NEXT_DUE_DATE"] == D(2025, 3, 17)  # the initial is in: the complete report is next
+    assert (done["COMPLETE_STATUS"], done["COMPLETE_SUBMITTED"], done["NEXT_DUE_DATE"]) == (
+        "SUBMITTED", D(2025, 3, 16), None)
+    assert other["COMPLETE_DUE"] is None and other["COMPLETE_STATUS"] is None
+    late, _ = run([version("S1", 1, 1, D(2025, 3, 2), AESLIFE="Y")], today=D(2025, 3, 18), submissions=subs)
+    assert late["ST-S1-1"]["COMPLETE_STATUS"] == "OVERDUE"
+
+
+def test_case_turning_fatal_on_follow_up_owes_a_complete_report_after_that_report():
+    rows = [version("S1", 1, 1, D(2025, 3, 2)),
+            version("S1", 1, 2, D(2025, 3, 8), AESDTH="Y", AEOUT="FATAL", AETOXGR=5)]
+    cases, fu = run(rows, today=D(2025, 3, 9))
+    case = cases["ST-S1-1"]
+    assert not case["FATAL_OR_LT"] and case["DUE_DATE"] == D(2025, 3, 17)
+    assert fu[0]["DUE_DATE"] == D(2025, 3, 15)  # 7 days from the follow-up that made it fatal
+    assert case["COMPLETE_DUE"] == D(2025, 3, 23) and case["NEXT_DUE_DATE"] == D(2025, 3, 15)

@@ -16,7 +16,8 @@ NAME = "susars"
 PATH = "/susars"
 TITLE = "SUSARs"
 CASE_COLUMNS = ["CASE_ID", "USUBJID", "AESEQ", "CASE_STATE", "DAY0", "DAY0_BASIS", "FATAL_OR_LT", "DUE_DATE",
-                "DAYS_TO_DUE", "STATUS", "SUBMITTED_DATE", "SUSPECT_DRUGS", "LATEST_REPORT_TYPE", "NEXT_DUE_DATE"]
+                "DAYS_TO_DUE", "STATUS", "SUBMITTED_DATE", "COMPLETE_DUE", "COMPLETE_STATUS", "SUSPECT_DRUGS",
+                "LATEST_REPORT_TYPE", "NEXT_DUE_DATE"]
 FORMATS = ("csv", "xlsx", "pdf")
 
 
@@ -63,7 +64,8 @@ def layout(ctx: AppContext, request: PageRequest) -> html.Div:
                    for s, n in counts.iter_rows()], className="g-2"),
         section("Cases and reporting clocks",
                 grid("susar-grid", cases.sort("DUE_DATE", nulls_last=True), CASE_COLUMNS, height=360),
-                help_text="Day 0 = the day the sponsor became aware; 7 days for fatal or life-threatening, else 15."),
+                help_text="Day 0 = the day the sponsor became aware; 7 days for fatal or life-threatening (and its "
+                          "complete report 8 days later: COMPLETE_DUE), else 15."),
         section("Line listing (cumulative)",
                 html.Div([html.Button(f"Download {f.upper()}", id=f"susar-download-{f}",
                                       className="btn btn-outline-primary me-2") for f in FORMATS]),

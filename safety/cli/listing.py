@@ -17,13 +17,14 @@ from sqlalchemy.exc import IntegrityError
 from safety.cli.app import ConfigOption, FormatOption, OutputFormat, UserError, app, emit
 from safety.cli.core import open_store, study_config
 from safety.store import Store, schema, utcnow
+from safety.susar.cases import COMPLETE
 
 listing_app = typer.Typer(help="Regulatory listings (CSV, XLSX, PDF), each kept in the store.", no_args_is_help=True)
 susar_app = typer.Typer(help="SUSAR reporting: record submissions.", no_args_is_help=True)
 app.add_typer(listing_app, name="listing")
 app.add_typer(susar_app, name="susar")
 
-REPORT_TYPE = re.compile(r"^(initial|follow-up [1-9][0-9]*)$")
+REPORT_TYPE = re.compile(r"^(initial|complete|follow-up [1-9][0-9]*)$")
 
 
 def _date(value: str | None, option: str) -> dt.date | None:
@@ -128,16 +129,18 @@ def submit_command(
     case_id: Annotated[str, typer.Argument(help="CASE_ID (see the SUSAR listing)")],
     on: Annotated[str, typer.Option("--on", help="date the report was submitted (YYYY-MM-DD)")],
     user: Annotated[str, typer.Option("--user", help="who records the submission")],
-    report_type: Annotated[str, typer.Option("--report-type", help="initial, or 'follow-up N'")] = "initial",
+    report_type: Annotated[str, typer.Option(
+        "--report-type", help="initial, 'follow-up N', or complete (the complete report of a fatal or "
+        "life-threatening case, due 8 days after its 7-day report)")] = "initial",
     comment: Annotated[str | None, typer.Option("--comment")] = None,
     config: ConfigOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    """Record that a SUSAR report (initial or follow-up N) was submitted; stops its clock at the next cycle."""
+    """Record that a SUSAR report (initial, follow-up N or complete) was submitted; stops its clock at the next cycle."""
     submitted = _date(on, "--on")
     rtype = report_type.strip().lower()
     if not REPORT_TYPE.match(rtype):
-        raise UserError(f"--report-type {report_type!r}: expected 'initial' or 'follow-up N'")
+        raise UserError(f"--report-type {report_type!r}: expected 'initial', 'follow-up N' or 'complete'")
     if not user.strip():
         raise UserError("--user is required")
     if submitted > dt.date.today():
@@ -147,7 +150,12 @@ def submit_command(
     cases, _ = _susar_cases(store)
     if case_id not in set(cases["CASE_ID"].to_list()):
         raise UserError(f"no SUSAR case {case_id!r} in the latest cycle's cases")
-    if rtype != "initial":
+    if rtype == COMPLETE:
+        owed = "COMPLETE_DUE" in cases.columns and cases.filter(
+            (pl.col("CASE_ID") == case_id) & pl.col("COMPLETE_DUE").is_not_null()).height > 0
+        if not owed:
+            raise UserError(f"case {case_id} is not fatal or life-threatening: it owes no complete report")
+    elif rtype != "initial":
         followups = store.derived("susar_followups")
         known = set() if followups is None else set(
             followups.filter(pl.col("CASE_ID") == case_id)["REPORT_TYPE"].to_list())

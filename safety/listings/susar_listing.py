@@ -111,8 +111,10 @@ def susar_line_listing(
                               pl.lit("; exemestane: "), pl.col("AEREL2").fill_null("missing"))
     comments = pl.concat_str(
         [pl.when(pl.col("CASE_STATE") == "DOWNGRADED").then(pl.lit("downgraded: no longer a SUSAR in the latest version")),
+         # DAY0_IMPUTED is about the initial report; the row may list a follow-up (its own day 0)
          pl.when(pl.col("DAY0_IMPUTED").is_not_null())
-         .then(pl.concat_str(pl.lit("day 0 = "), pl.col("DAY0_IMPUTED"))),
+         .then(pl.concat_str(pl.when(pl.col("LATEST_REPORT_TYPE") != "initial").then(pl.lit("initial report's "))
+                             .otherwise(pl.lit("")), pl.lit("day 0 = "), pl.col("DAY0_IMPUTED"))),
          pl.when(pl.col("DATA_QUERY").is_not_null()).then(pl.concat_str(pl.lit("data query: "), pl.col("DATA_QUERY")))],
         separator="; ", ignore_nulls=True,
     )

@@ -25,6 +25,7 @@ KEY = ["USUBJID", "AESEQ"]
 # grade and term, which change the nature or severity judged against the RSI).
 FOLLOWUP_FIELDS = ("AEOUT", "AESER", *SERIOUSNESS_FLAGS, "AETOXGR", "AETERM", "AEDECOD")
 AWARENESS_MISSING = "AE start date (awareness date missing)"
+COMPLETE = "complete"  # report type of the complete report of a fatal or life-threatening case
 NO_DATES = "date this version was received (awareness and AE start dates missing)"
 
 
@@ -92,7 +93,9 @@ def susar_cases(
     cases, one row per AE (USUBJID, AESEQ) that is or ever was a SUSAR: CASE_ID, STUDYID, USUBJID,
     AESEQ, SITEID, COUNTRY, CASE_STATE ('SUSAR' | 'DOWNGRADED'), INITIAL_VERSION, INITIAL_RUN_ID,
     LATEST_VERSION, LATEST_RUN_ID, DAY0, DAY0_BASIS, DAY0_IMPUTED, FATAL_OR_LT, DUE_DATE,
-    FOLLOWUP_DUE (complete follow-up of a fatal/LT case), SUBMITTED_DATE, STATUS, DAYS_TO_DUE,
+    SUBMITTED_DATE, STATUS, DAYS_TO_DUE, COMPLETE_DUE / COMPLETE_SUBMITTED / COMPLETE_STATUS /
+    COMPLETE_DAYS_TO_DUE (the complete report of a fatal or life-threatening case, 8 days after the
+    7-day report of the initial or of the follow-up that made it fatal/LT; null otherwise),
     N_FOLLOWUPS, LATEST_REPORT_TYPE/_DAY0/_DUE/_SUBMITTED/_STATUS, NEXT_DUE_DATE (earliest
     unsubmitted report), the latest version's classification (SERIOUS, SERIOUS_CRITERIA,
     RELATED_*, EXPECTED_*, UNEXPECTED, IS_SUSAR, SUSPECT_DRUGS, EXPECTEDNESS_BASIS, DATA_QUERY),
@@ -145,10 +148,6 @@ def susar_cases(
             .alias("DAY0_IMPUTED"),
             due_date(pl.col("DAY0"), pl.col("FATAL_OR_LT"), clocks).alias("DUE_DATE"),
         )
-        .with_columns(
-            pl.when(pl.col("FATAL_OR_LT"))
-            .then(pl.col("DUE_DATE") + pl.duration(days=clocks.fatal_followup_days)).alias("FOLLOWUP_DUE")
-        )
         .drop("_aw_partial", "_aw_text")
     )
     subs = _submitted(submissions)
@@ -178,6 +177,11 @@ def susar_cases(
 
     initial_sub = subs.filter(pl.col("REPORT_TYPE") == "initial").select(
         "CASE_ID", pl.col("SUBMITTED_ON").alias("SUBMITTED_DATE"))
+    complete_sub = subs.filter(pl.col("REPORT_TYPE") == COMPLETE).select(
+        "CASE_ID", pl.col("SUBMITTED_ON").alias("COMPLETE_SUBMITTED"))
+    # A fatal or life-threatening case owes a complete report 8 days after its 7-day report: the
+    # initial one, or the follow-up that first brought the fatal/LT information.
+    fatal_fu_due = followups.filter("FATAL_OR_LT").group_by(KEY).agg(pl.col("DUE_DATE").min().alias("_fatal_fu_due"))
     latest_fu = (
         followups.sort("FOLLOWUP_N").group_by(KEY).agg(
             pl.len().alias("N_FOLLOWUPS"),
@@ -200,10 +204,20 @@ def susar_cases(
         initial.join(latest, on=KEY)
         .join(initial_sub, on="CASE_ID", how="left")
         .join(latest_fu, on=KEY, how="left")
+        .join(fatal_fu_due, on=KEY, how="left")
+        .join(complete_sub, on="CASE_ID", how="left")
+        .with_columns(
+            (pl.when(pl.col("FATAL_OR_LT")).then(pl.col("DUE_DATE")).otherwise(pl.col("_fatal_fu_due"))
+             + pl.duration(days=clocks.fatal_followup_days)).alias("COMPLETE_DUE"),
+        )
         .with_columns(
             clock_status(pl.col("DUE_DATE"), pl.col("SUBMITTED_DATE"), today, clocks).alias("STATUS"),
             days_to_due(pl.col("DUE_DATE"), today).alias("DAYS_TO_DUE"),
             pl.col("N_FOLLOWUPS").fill_null(0).cast(pl.Int64),
+            pl.when(pl.col("COMPLETE_DUE").is_not_null())
+            .then(clock_status(pl.col("COMPLETE_DUE"), pl.col("COMPLETE_SUBMITTED"), today, clocks))
+            .alias("COMPLETE_STATUS"),
+            days_to_due(pl.col("COMPLETE_DUE"), today).alias("COMPLETE_DAYS_TO_DUE"),
         )
         .with_columns(
             pl.coalesce("_fu_type", pl.lit("initial")).alias("LATEST_REPORT_TYPE"),
@@ -213,9 +227,11 @@ def susar_cases(
             .alias("LATEST_REPORT_SUBMITTED"),
             pl.coalesce("_fu_status", "STATUS").alias("LATEST_REPORT_STATUS"),
             pl.min_horizontal(pl.when(pl.col("SUBMITTED_DATE").is_null()).then(pl.col("DUE_DATE")),
-                              pl.col("_fu_next_due")).alias("NEXT_DUE_DATE"),
+                              pl.col("_fu_next_due"),
+                              pl.when(pl.col("COMPLETE_SUBMITTED").is_null()).then(pl.col("COMPLETE_DUE")))
+            .alias("NEXT_DUE_DATE"),
         )
-        .drop("_fu_type", "_fu_day0", "_fu_due", "_fu_sub", "_fu_status", "_fu_next_due")
+        .drop("_fu_type", "_fu_day0", "_fu_due", "_fu_sub", "_fu_status", "_fu_next_due", "_fatal_fu_due")
     )
     if dm is not None and dm.height:
         site = dm.select("USUBJID", *(c for c in ("SITEID", "COUNTRY") if c in dm.columns)).unique("USUBJID")
