@@ -120,7 +120,8 @@ def _dlt(out: Derived, t, graded: pl.DataFrame, inputs: Inputs, rules: Rules) ->
     # The DLT rules and Hy's law read the same few rows of the graded LB, and the candidates,
     # status and toxicity events the same windows and dosing periods: each worked out once.
     labs = read_lab_rows(graded, r)
-    window, periods = pl.collect_all([dlt_window(t["DM"], t["EX"], r), dosing_periods(t["EX"], r)], engine=ENGINE)
+    window, periods = pl.collect_all([dlt_window(t["DM"], t["EX"], r), dosing_periods(t["EX"], r, inputs.data_cut)],
+                                     engine=ENGINE)
     candidates = dlt_candidates(t["AE"], labs, t["EX"], t["DM"], r, window=window, periods=periods)
     status = dlt_status(t["DM"], t["EX"], candidates, inputs.confirmations, r, inputs.data_cut, ds=t["DS"],
                         window=window, periods=periods)

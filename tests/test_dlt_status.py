@@ -268,3 +268,22 @@ def test_same_day_departures_are_chosen_by_rule_not_row_order():
             ("S1", "ADVERSE EVENT", "DS:4"), ("S2", "ADVERSE EVENT", "DS:5")]
         events = toxicity_events(ae([]), died, ex(["S1", "S2"]), ds, RULES, date(2024, 4, 25))
         assert events.select("USUBJID", "TOXEVFL", "TOXEVSRC").rows() == [("S1", "Y", "DS:4"), ("S2", "Y", "DS:5")]
+
+
+def test_open_ended_dosing_record_is_ongoing_to_the_data_cut():
+    # An EDC leaves the current dosing period without an end date: read as one day of dosing, it
+    # made a subject still on both drugs look as if they had taken 1 of 28 doses (not evaluable).
+    from safety.dlt.exposure import dosing_periods
+
+    open_ex = ex_rows([("S1", 1, "ELACESTRANT", 345.0, day(1), None, None),
+                       ("S1", 2, "EXEMESTANE", 25.0, day(1), day(9), None),
+                       ("S1", 3, "EXEMESTANE", 25.0, day(10), None, None)])
+    out = status_of(["S1"], ex_frame=open_ex)
+    assert out.select("DOSES", "DLTSTAT").row(0) == ("ELACESTRANT 28/28; EXEMESTANE 28/28", "EVALUABLE, NO DLT")
+    # an open record before a later one ends the day before it; the last runs to the cut
+    gap = ex_rows([("S1", 1, "ELACESTRANT", 345.0, day(1), None, None),
+                   ("S1", 2, "ELACESTRANT", 345.0, day(15), None, None)])
+    periods = dosing_periods(gap, RULES, date(2024, 3, 20)).collect().sort("EXSEQ")
+    assert periods["EXENDT"].to_list() == [date(2024, 3, 14), date(2024, 3, 20)]
+    # without a data cut an open record is its start day only (as before)
+    assert dosing_periods(gap, RULES).collect().sort("EXSEQ")["EXENDT"].to_list() == [date(2024, 3, 14), date(2024, 3, 15)]

@@ -7,6 +7,8 @@ interruption too (its reason is then unknown). Interval arithmetic only: no day 
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 
 from safety.dlt.rules import DltRules
@@ -15,16 +17,24 @@ from safety.dlt.window import ENGINE, only, with_dates
 TOXICITY, OTHER, UNKNOWN = "TOXICITY", "OTHER", "UNKNOWN"
 
 
-def dosing_periods(ex: pl.DataFrame | pl.LazyFrame, rules: DltRules) -> pl.LazyFrame:
+def dosing_periods(ex: pl.DataFrame | pl.LazyFrame, rules: DltRules, data_cut: date | None = None) -> pl.LazyFrame:
     """The EX records of the evaluability drugs with a start date: EXENDT filled, DRUG normalised.
-    `doses_in_window` and `interruptions` take them collected (`periods=`) to share one read of EX."""
+    `doses_in_window` and `interruptions` take them collected (`periods=`) to share one read of EX.
+
+    A record without an end date is ongoing (an EDC leaves the current dosing period open): it
+    runs to the day before the drug's next record starts, or, the last one, to the data cut
+    (without a cut: its start day only). Read as one day, an open record would make a subject
+    who is still dosed look as if they had taken too few doses to be evaluable."""
     drugs = [d.upper() for d in rules.evaluability.drugs]
     ex = only(ex, "USUBJID", "EXSEQ", "EXTRT", "EXDOSE", "EXADJ", "EXSTDTC", "EXSTDT", "EXENDTC", "EXENDT")
     lazy = with_dates(with_dates(ex, "EXSTDTC"), "EXENDTC", "last")
-    return lazy.with_columns(
-        pl.col("EXTRT").str.strip_chars().str.to_uppercase().alias("DRUG"),
-        pl.col("EXENDT").fill_null(pl.col("EXSTDT")).alias("EXENDT"),
-    ).filter(pl.col("DRUG").is_in(drugs) & pl.col("EXSTDT").is_not_null())
+    next_start = pl.col("EXSTDT").shift(-1).over("USUBJID", "DRUG", order_by=["EXSTDT", "EXSEQ"])
+    open_end = pl.coalesce(next_start - pl.duration(days=1), pl.lit(data_cut, pl.Date), pl.col("EXSTDT"))
+    return (
+        lazy.with_columns(pl.col("EXTRT").str.strip_chars().str.to_uppercase().alias("DRUG"))
+        .filter(pl.col("DRUG").is_in(drugs) & pl.col("EXSTDT").is_not_null())
+        .with_columns(pl.col("EXENDT").fill_null(pl.max_horizontal(open_end, pl.col("EXSTDT"))).alias("EXENDT"))
+    )
 
 
 def doses_in_window(ex: pl.DataFrame | pl.LazyFrame, window: pl.LazyFrame, rules: DltRules, *,

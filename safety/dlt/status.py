@@ -13,7 +13,7 @@ from datetime import date
 
 import polars as pl
 
-from safety.dlt.exposure import doses_in_window
+from safety.dlt.exposure import doses_in_window, dosing_periods
 from safety.dlt.rules import DltRules
 from safety.dlt.window import ENGINE, dlt_window, only, with_dates
 
@@ -115,6 +115,8 @@ def dlt_status(
         pl.col("CANDIDATE_ID").filter(pl.col("DECISION") == "CONFIRMED").unique().sort().alias("CONFIRMED_IDS"),
         pl.col("CANDIDATE_ID").unique().sort().alias("CANDIDATE_IDS"),
     ).with_columns(pl.col("CONFIRMED_IDS").list.len().alias("N_CONFIRMED"))
+    if periods is None:
+        periods = dosing_periods(ex, rules, data_cut).collect(engine=ENGINE)
     doses = doses_in_window(ex, window, rules, periods=periods).group_by("USUBJID").agg(
         pl.concat_str("DRUG", pl.lit(" "), pl.col("DOSES").cast(pl.String), pl.lit(f"/{ev.planned_doses}"))
         .sort().str.join("; ").alias("DOSES"),

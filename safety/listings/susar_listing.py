@@ -47,7 +47,8 @@ def _exposure(ex: pl.DataFrame | None) -> pl.DataFrame:
                          pl.lit(" "), pl.col("EXDOSU").fill_null(""))
     return (
         ex.with_columns(pl.col("EXTRT").str.strip_chars().str.to_uppercase(), dose.alias("_dose"))
-        .sort("EXSTDT")
+        # same-day records: the dose of the later EXSEQ, never the row order's pick
+        .sort("EXSTDT", *(["EXSEQ"] if "EXSEQ" in ex.columns else []), nulls_last=True, maintain_order=True)
         .group_by("USUBJID", "EXTRT")
         .agg(pl.col("_dose").drop_nulls().last(), pl.col("EXSTDT").min().alias("_start"),
              pl.when(pl.col("EXENDT").is_null().any()).then(None).otherwise(pl.col("EXENDT").max()).alias("_stop"))
