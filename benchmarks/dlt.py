@@ -63,8 +63,8 @@ def main() -> None:
 
     out, dlt_s = best_of(dlt_step)
     print(f"{'DLT, run-in, Hys law, toxicity events':<44} {dlt_s:8.3f} s")
-    out.tables["pfs"] = pl.DataFrame({"USUBJID": [], "STARTDT": [], "LMSTAT": []},
-                                     schema={"USUBJID": pl.String, "STARTDT": pl.Date, "LMSTAT": pl.String})
+    out.tables["pfs"] = pl.DataFrame(schema={"USUBJID": pl.String, "STARTDT": pl.Date, "LMSTAT": pl.String,
+                                             "LMPEND": pl.Boolean})
     _, bound_s = best_of(lambda: _boundaries(out, rules))
     print(f"{'boundary status, tables and OC (n <= 40)':<44} {bound_s:8.3f} s")
     share = (dlt_s + bound_s) / grade_s
