@@ -118,18 +118,22 @@ def test_not_done_suvmax_is_not_a_measurement() -> None:
     ]
 
 
+def diameters(readings: list[tuple]) -> pl.DataFrame:
+    """Subject A's lesion diameters by CT: (TRLNKID, TRSTRESN, study day, VISITNUM) per row."""
+    rows = [("A", seq, lesion, "LDIAM", value, "CT", None, day(d), float(visit))
+            for seq, (lesion, value, d, visit) in enumerate(readings)]
+    return pl.DataFrame(rows, schema=["USUBJID", "TRSEQ", "TRLNKID", "TRTESTCD", "TRSTRESN", "TRMETHOD",
+                                      "TRFESAVD", "TRDTC", "VISITNUM"], orient="row",
+                        ).with_columns(pl.lit("INVESTIGATOR").alias("TREVAL"))
+
+
 def test_best_percent_change_constructed() -> None:
-    rows = []
     # baseline sum 100 (40 + 60); day 57: 70 (-30%); day 113: 50 (-50%, best); day 169: 90
-    for seq, (lesion, value, d, visit) in enumerate([
+    frame = diameters([
         ("T01", 40.0, -5, 1), ("T02", 60.0, -5, 1), ("T01", 30.0, 57, 2), ("T02", 40.0, 57, 2),
         ("T01", 20.0, 113, 3), ("T02", 30.0, 113, 3), ("T01", 40.0, 169, 4), ("T02", 50.0, 169, 4),
         ("NT01", 99.0, 113, 3),
-    ]):
-        rows.append(("A", seq, lesion, "LDIAM", value, "CT", None, day(d), float(visit)))
-    frame = pl.DataFrame(rows, schema=["USUBJID", "TRSEQ", "TRLNKID", "TRTESTCD", "TRSTRESN", "TRMETHOD",
-                                       "TRFESAVD", "TRDTC", "VISITNUM"], orient="row",
-                         ).with_columns(pl.lit("INVESTIGATOR").alias("TREVAL"))
+    ])
     out = best_percent_change(frame, tu([("A", "T01", "TARGET"), ("A", "T02", "TARGET")]), DM)
     assert out.select("USUBJID", "BASE_SUMDIAM", "BEST_SUMDIAM", "BEST_PCHG", "N_POST_BASELINE").row(0) == (
         "A", 100.0, 50.0, -50.0, 3)
@@ -140,12 +144,8 @@ def test_best_percent_change_skips_a_visit_missing_a_target_lesion() -> None:
     # RECIST 1.1 (section 4.3.x, "missing assessments"): the sum of diameters needs every target
     # lesion; a visit where one was not assessed has no sum (NE), so the lesions measured there must
     # not be summed as if they were all: day 57 has T01 only (30 vs 100 would read -70%).
-    rows = [("A", seq, lesion, "LDIAM", value, "CT", None, day(d), float(visit)) for seq, (lesion, value, d, visit) in
-            enumerate([("T01", 40.0, -5, 1), ("T02", 60.0, -5, 1), ("T01", 30.0, 57, 2), ("T02", None, 57, 2),
-                       ("T01", 35.0, 113, 3), ("T02", 45.0, 113, 3)])]
-    frame = pl.DataFrame(rows, schema=["USUBJID", "TRSEQ", "TRLNKID", "TRTESTCD", "TRSTRESN", "TRMETHOD",
-                                       "TRFESAVD", "TRDTC", "VISITNUM"], orient="row",
-                         ).with_columns(pl.lit("INVESTIGATOR").alias("TREVAL"))
+    frame = diameters([("T01", 40.0, -5, 1), ("T02", 60.0, -5, 1), ("T01", 30.0, 57, 2), ("T02", None, 57, 2),
+                       ("T01", 35.0, 113, 3), ("T02", 45.0, 113, 3)])
     out = best_percent_change(frame, tu([("A", "T01", "TARGET"), ("A", "T02", "TARGET")]), DM)
     assert out.select("USUBJID", "BASE_SUMDIAM", "BEST_SUMDIAM", "BEST_PCHG", "N_POST_BASELINE").row(0) == (
         "A", 100.0, 80.0, -20.0, 1)
