@@ -327,3 +327,58 @@ def test_no_smtp_host_leaves_alerts_pending(store):
     with store.read() as conn:
         assert conn.execute(select(func.count()).select_from(schema.delivery_attempt)).scalar_one() == 0
     assert list_alerts(store)["status"][0] == "pending"
+
+
+def test_stale_data_alert_before_the_first_cycle_does_not_unsuppress_the_back_log(store, smtp):
+    # initial_load: suppress (config/alerting.yaml) records the first cycle's back-log, never mails it. On a
+    # fresh install the delivery step (every minute) raises 'data stale: never' before the first cycle (every
+    # 15 minutes) has run; that scheduler alert must not make the first cycle look like a later one.
+    cfg = only(CFG, "susar_new", "serious_ae", "stale_data").model_copy(update={"initial_load": "suppress"})
+    assert raise_stale_data_alert(store, cfg, NOW) == 1
+    with store.write() as conn:
+        cycle_id = conn.execute(insert(schema.cycle).values(started_at=NOW, status="running")).inserted_primary_key[0]
+    assert generate(store, derived_with_susar(), cfg, cycle_id) == 2
+    statuses = dict(zip(list_alerts(store)["rule"], list_alerts(store)["status"], strict=True))
+    assert statuses == {"stale_data": "pending", "susar_new": "suppressed", "serious_ae": "suppressed"}
+
+
+def test_claim_holds_for_claim_seconds_of_real_time_when_the_run_started_earlier(db_url, store, smtp):
+    # never double an alert: a cycle hands deliver_pending the time it started, often minutes before it
+    # delivers (ingest and derivations run first). Its claim must still protect the alert while it is on the
+    # wire, or a concurrent sender (the scheduler's delivery step, `vigil alerts deliver`) takes it and mails
+    # it a second time.
+    from safety.alerts import outbox
+
+    cfg = only(CFG, "susar_new")
+    generate(store, derived_with_susar(), cfg)
+    alert_id = list_alerts(store)["id"][0]
+    other = Store(db_url, migrate_schema=False)
+    seen = []
+    handle = smtp.inbox.handle_DATA
+
+    async def while_sending(server, session, envelope):
+        wall = dt.datetime.now(dt.UTC)
+        seen.append((outbox.due_ids(other, "immediate", wall, 10), outbox.claim(other, alert_id, "other", wall, 300)))
+        return await handle(server, session, envelope)
+
+    smtp.inbox.handle_DATA = while_sending
+    try:
+        started = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=cfg.retry.claim_seconds + 60)
+        assert deliver_pending(store, smtp.settings, cfg, started).sent == 1
+    finally:
+        other.dispose()
+    assert seen == [([], None)]
+    assert len(smtp.inbox.messages) == 1
+
+
+def test_encoded_word_in_a_title_cannot_inject_a_header(store, smtp):
+    # header injection: an AE term from the source such as '=?utf-8?q?=0AX-Injected:_yes?=' is an RFC 2047
+    # encoded word for a line break; the header parser decodes it, and the subject went out with a bare LF
+    # that the receiving server reads as the start of a new header
+    cfg = only(CFG, "serious_ae")
+    assert generate(store, derived_with_susar(term="=?utf-8?q?=0AX-Injected:_yes=0A?="), cfg) == 1
+    assert deliver_pending(store, smtp.settings, cfg, NOW).sent == 1
+    (_, msg), = smtp.inbox.messages
+    assert msg["X-Injected"] is None
+    assert "\n" not in msg["Subject"] and msg["Subject"].endswith("grade 3 - subject ST-001")
+    assert "=?utf-8?q?=0AX-Injected:_yes=0A?=" in msg.get_body(("plain",)).get_content()  # the body keeps it

@@ -175,3 +175,29 @@ def test_complete_report_clock_rules():
     }, schema_overrides={"COMPLETE_DAYS_TO_DUE": pl.Int64})
     assert [e.record_key for e in events_for_rule(frame, soon, CFG)] == ["C1/2025-03-17"]
     assert [e.record_key for e in events_for_rule(frame, over, CFG)] == ["C2/2025-03-16"]
+
+
+def test_ne_matches_a_missing_value_as_not_in_does():
+    # an event is never lost to a where-clause that silently skips nulls: 'DECISION ne REJECTED' must keep
+    # the candidates nobody has decided yet, exactly as 'DECISION not_in [REJECTED]' does
+    from safety.alerts.rules import Condition
+
+    frame = pl.DataFrame({"USUBJID": ["S1", "S2", "S3"], "CANDIDATE_ID": ["A", "B", "C"], "DLT_RULE": "r",
+                          "TERM": "t", "DLTSTDT": None, "DECIDED_BY": None, "DLTSTAT": None,
+                          "DECISION": ["CONFIRMED", None, "REJECTED"]})
+    base = CFG.rule("dlt_confirmed")
+    ne = base.model_copy(update={"where": [Condition(column="DECISION", op="ne", value="REJECTED")]})
+    not_in = base.model_copy(update={"where": [Condition(column="DECISION", op="not_in", value=["REJECTED"])]})
+    assert [e.usubjid for e in events_for_rule(frame, ne, CFG)] == ["S1", "S2"]
+    assert [e.usubjid for e in events_for_rule(frame, not_in, CFG)] == ["S1", "S2"]
+
+
+def test_hys_law_case_alerts_once_whatever_bilirubin_it_pairs_with():
+    rule = CFG.rule("hys_law")
+    case = {"USUBJID": "S1", "HYSCASEID": "HYS:S1:LB:12", "AMTTEST": "ALT", "AMTSEQ": 12, "AMTULN": 4.2,
+            "AMTDT": dt.date(2025, 3, 1), "BILISEQ": 20, "BILIULN": 2.1, "BILIDT": dt.date(2025, 3, 5),
+            "ALPSTAT": "BELOW 2 x ULN", "SRC": "LB"}
+    first = pl.DataFrame([case])
+    later = pl.DataFrame([{**case, "BILISEQ": 18, "BILIULN": 2.4, "BILIDT": dt.date(2025, 3, 3)}])  # a late result
+    keys = [e.event_key for frame in (first, later) for e in events_for_rule(frame, rule, CFG)]
+    assert len(set(keys)) == 1

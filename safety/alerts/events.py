@@ -79,7 +79,8 @@ def condition_expr(cond: Condition, dtype: pl.DataType) -> pl.Expr:
     value = _literal(cond.value, dtype)
     expr = {"eq": col == value, "ne": col != value, "ge": col >= value, "gt": col > value,
             "le": col <= value, "lt": col < value}[cond.op]
-    return expr.fill_null(False)
+    # a missing value is not equal to the value (as it is not in a list): ne keeps it, the others do not
+    return expr.fill_null(cond.op == "ne")
 
 
 def _needed_columns(rule: Rule) -> list[str]:

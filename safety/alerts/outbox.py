@@ -58,7 +58,8 @@ def insert_events(conn: Connection, events: list[AlertEvent], cycle_id: int | No
 
 def is_initial_load(conn: Connection, cycle_id: int | None) -> bool:
     """No alert ever recorded and no earlier successful cycle: this is the store's first cycle."""
-    if conn.execute(select(func.count()).select_from(A)).scalar_one():
+    # alerts a cycle raised; the scheduler's stale-data alert (no cycle) can precede the first cycle
+    if conn.execute(select(func.count()).select_from(A).where(A.c.cycle_id.is_not(None))).scalar_one():
         return False
     c = schema.cycle
     earlier = select(func.count()).select_from(c).where(c.c.status == "success")
@@ -133,12 +134,14 @@ def claim(store: Store, alert_id: int, holder: str, now: dt.datetime, seconds: f
           statuses: tuple[str, ...] = ("pending",)) -> dict[str, Any] | None:
     """Take one alert for sending; None if another process holds it or it is no longer due."""
     now = as_utc(now)
+    # the hold runs from the real time of the claim: `now` may be when a long cycle or run started
+    until = max(now, dt.datetime.now(dt.UTC)) + dt.timedelta(seconds=seconds)
     with store.write() as conn:
         won = conn.execute(
             update(A).where(
                 A.c.id == alert_id, A.c.status.in_(statuses),
                 or_(A.c.claimed_until.is_(None), A.c.claimed_until < now),
-            ).values(claimed_by=holder, claimed_until=now + dt.timedelta(seconds=seconds))
+            ).values(claimed_by=holder, claimed_until=until)
         ).rowcount
         if won != 1:
             return None

@@ -24,8 +24,9 @@ def subject_line(study_id: str, alert: Mapping[str, Any]) -> str:
     subject = f"[{study_id}] {str(alert['severity']).upper()}: {alert['title']}"
     if alert.get("usubjid"):
         subject += f" - subject {alert['usubjid']}"
-    # header injection: a title can never start a new header line
-    return " ".join(subject.split())
+    # header injection: a title can never start a new header line, neither with a line break nor with an
+    # RFC 2047 encoded word that decodes to one ('=?utf-8?q?=0A...?=' is decoded when the header is set)
+    return " ".join(subject.split()).replace("=?", "= ?")
 
 
 def _html_lines(body: str) -> str:
