@@ -14,8 +14,9 @@ import polars as pl
 
 Impute = Literal["first", "last"]
 
-# YYYY, YYYY-MM, YYYY-MM-DD, optionally followed by THH:MM[:SS[.fff]] and a zone.
-_ISO = r"^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
+# YYYY, YYYY-MM, YYYY-MM-DD, optionally followed by THH[:MM[:SS[.fff]]] (SDTM IG 4.4.2 lists
+# 2003-12-15T13 as a partial datetime) and a zone.
+_ISO = r"^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2})(?:\.\d+)?)?)?)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
 
 
 def derived_names(dtc_column: str) -> tuple[str, str, str]:
@@ -53,13 +54,16 @@ def _parse_dates(frame: pl.LazyFrame, dtc_column: str, impute: Impute) -> pl.Laz
     first_of_month = pl.concat_str(y, pl.lit("-"), month, pl.lit("-01")).str.to_date("%Y-%m-%d", strict=False)
     full = pl.concat_str(y, pl.lit("-"), m, pl.lit("-"), d).str.to_date("%Y-%m-%d", strict=False)
     imputed = first_of_month if impute == "first" else first_of_month.dt.month_end()
-    date = pl.when(d.is_not_null()).then(full).otherwise(imputed)
+    # An impossible time of day (T25:00, T12:60) makes the whole text invalid, like 2024-02-30.
+    bad_time = (hh.cast(pl.Int64) > 23) | (mi.cast(pl.Int64) > 59) | (ss.cast(pl.Int64) > 59)
+    date = pl.when(bad_time.fill_null(False)).then(None).when(d.is_not_null()).then(full).otherwise(imputed)
     flag = pl.when(date.is_null()).then(None).when(m.is_null()).then(pl.lit("M")).when(d.is_null()).then(pl.lit("D"))
     seconds = (
         hh.cast(pl.Int64) * 3600 + mi.cast(pl.Int64, strict=False).fill_null(0) * 60
         + ss.cast(pl.Int64, strict=False).fill_null(0)
     )
-    dtm = pl.when(d.is_not_null() & hh.is_not_null() & date.is_not_null()).then(
+    # a time known to the hour only is no time of day to compare: the date is used
+    dtm = pl.when(d.is_not_null() & mi.is_not_null() & date.is_not_null()).then(
         date.cast(pl.Datetime("us")) + pl.duration(seconds=seconds)
     )
     return frame.with_columns(date.alias(date_col), flag.cast(pl.String).alias(flag_col), dtm.alias(dtm_col))

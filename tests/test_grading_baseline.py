@@ -151,3 +151,19 @@ def test_worst_grade_and_shift():
     assert worst.select("USUBJID", "ATOXGR", "LBSEQ", "BTOXGR").rows() == [("S1", 2, 2, 0), ("S2", 0, 6, 1)]
     shift = shift_table(graded).filter(pl.col("ATOXDSC") == "Alanine aminotransferase increased")
     assert shift.select("BTOXGR", "ATOXGR", "NSUBJ").rows() == [(0, 2, 1), (1, 0, 1)]
+
+
+def test_flagged_record_without_a_value_is_not_the_baseline():
+    # ctcae.md 'Baseline' (ADaM ABLFL): the baseline is a value. A flag on a record with no result
+    # gives no baseline value, so the last non-missing value before first dose is the baseline;
+    # otherwise the liver rule has no baseline range to decide by and the grade 3 ALT goes ungraded.
+    rows = [
+        ("S1", 1, "ALT", 30, "U/L", 5, 40, "2024-01-02", None),
+        ("S1", 2, "ALT", None, "U/L", 5, 40, "2024-01-05", "Y"),
+        ("S1", 3, "ALT", 250, "U/L", 5, 40, "2024-01-20", None),
+    ]
+    out = derive_lab_grades(pl.DataFrame(rows, schema=SCHEMA, orient="row"), DM, CRITERIA)
+    assert out["ABLFL"].to_list() == ["Y", None, None]
+    assert out["BASE"].to_list() == [30, 30, 30]
+    assert (out["POSTBLFL"][0], out["POSTBLFL"][2]) == (None, "Y")
+    assert out["ATOXGRH"].to_list() == [0, None, 3]

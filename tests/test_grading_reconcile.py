@@ -56,3 +56,40 @@ def test_ae_grade_differs_from_worst_lab_grade_in_its_period():
     # AE 1 covers results 2 (grade 3) and 3 (grade 4): worst 4 != 3. AE 2 (open) covers result 4, grade 1 = 1.
     # AE 3 grade 3 equals the lab grade 3.
     assert items.select("USUBJID", "AESEQ", "LBSEQ", "LAB_GRADE", "AE_GRADE").rows() == [("S1", 1, [3], 4, 3)]
+
+
+def test_lab_during_an_ongoing_reported_ae_is_not_unreported():
+    # The issue: flag a grade >= 3 only when there is no reported AE of the term within +/- 7 days.
+    # An AE running on the sample date (started earlier, not yet ended or open) is such an AE.
+    # AE 1 runs 2024-01-10 to 2024-02-05: covers result 2 (2024-02-01), not result 3 (2024-02-08;
+    # started 29 days before, ended 3 days before). AE 2 (ALT) is open from 2024-01-15: covers result 6.
+    aes = ae([("S1", 1, "Neutropenia", "Neutropenia", 3, "2024-01-10", "2024-02-05"),
+              ("S2", 2, "ALT increased", None, 3, "2024-01-15", None)])
+    items = reconcile_labs_with_aes(GRADED, aes, 7, CRITERIA)
+    assert items.filter(pl.col("KIND") == UNREPORTED).select("USUBJID", "LBSEQ").rows() == [("S1", [3])]
+
+
+def test_meddra_british_spelling_anaemia_matches_anemia():
+    # AEDECOD is a MedDRA preferred term, spelled 'Anaemia' (as 'Hypokalaemia', 'Hyponatraemia', ... which
+    # the criteria already list): an Anaemia AE 2 days after a grade 3 haemoglobin reports it.
+    lb = pl.DataFrame(
+        [("S3", 1, "HGB", 130.0, "g/L", 120.0, 160.0, "2024-01-01", "Y"),
+         ("S3", 2, "HGB", 75.0, "g/L", 120.0, 160.0, "2024-02-01", None)],   # <80 g/L: grade 3
+        schema=LB.columns, orient="row",
+    )
+    graded = derive_lab_grades(lb, None, CRITERIA)
+    aes = ae([("S3", 1, "low haemoglobin", "Anaemia", 3, "2024-02-03", "2024-02-20")])
+    assert reconcile_labs_with_aes(graded, aes, 7, CRITERIA).height == 0
+
+
+def test_review_items_do_not_depend_on_row_order():
+    # Two severe results the same day: the items are ordered by their records (LBSEQ), not by the
+    # order the source happened to list them in, so a reordered export gives the same review list.
+    lb = pl.DataFrame(
+        [("S1", 1, "NEUT", 3.0, "10^9/L", 2.0, 7.0, "2024-01-01", "Y")]
+        + [("S1", seq, "NEUT", 0.8, "10^9/L", 2.0, 7.0, "2024-02-01", None) for seq in (5, 2, 4, 3)],
+        schema=LB.columns, orient="row",
+    )
+    for order in (lb, lb.reverse()):
+        items = reconcile_labs_with_aes(derive_lab_grades(order, None, CRITERIA), ae([]), 7, CRITERIA)
+        assert items["LBSEQ"].to_list() == [[2], [3], [4], [5]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -207,3 +208,62 @@ def test_xpt_written_by_sas_conventions_round_trips(tmp_path, study_config, stor
     assert ae["AEENDTC"].null_count() > 0 and (ae["AEENDTC"] == "").sum() == 0
     raw, _ = pyreadstat.read_xport(str(folder / "ae.xpt"))
     assert len(raw) == ae.height
+
+
+def test_impossible_times_are_quarantined_and_an_hour_only_time_is_kept():
+    """ISO 8601 / SDTM IG 4.4.2: hours 00-23, minutes and seconds 00-59; '2024-03-01T13' (time known
+    to the hour) is a valid partial datetime. An impossible time is bad input: quarantined with its
+    reason, like 2024-02-30, never rolled over into the next day."""
+    from safety.sources.canonical import canonicalize
+
+    lb = pl.DataFrame({
+        "STUDYID": ["X"] * 5, "USUBJID": ["S1"] * 5, "LBSEQ": ["1", "2", "3", "4", "5"],
+        "LBTESTCD": ["ALT"] * 5, "LBORRES": ["30"] * 5, "LBSTRESN": ["30"] * 5, "LBSTRESU": ["U/L"] * 5,
+        "LBDTC": ["2024-03-01T25:00", "2024-03-01T12:60", "2024-03-01T12:30:61", "2024-03-01T13",
+                  "2024-03-01T08:30:15+01:00"],
+    })
+    out = canonicalize(lb, "LB", "lb.csv")
+    assert out.quarantine.select("SOURCE_ROW", "RECORD_KEY", "REASON").rows() == [
+        (1, "X|S1|1", "LBDTC '2024-03-01T25:00' is not an ISO 8601 date"),
+        (2, "X|S1|2", "LBDTC '2024-03-01T12:60' is not an ISO 8601 date"),
+        (3, "X|S1|3", "LBDTC '2024-03-01T12:30:61' is not an ISO 8601 date"),
+    ]
+    # the hour-only time keeps its date (no minute is invented: no datetime to compare);
+    # a zone suffix is kept in the text, the local clock time is used
+    assert out.frame.select("LBSEQ", "LBDTC", "LBDT", "LBDTM").rows() == [
+        (4, "2024-03-01T13", date(2024, 3, 1), None),
+        (5, "2024-03-01T08:30:15+01:00", date(2024, 3, 1), datetime(2024, 3, 1, 8, 30, 15)),
+    ]
+
+
+def test_conflicting_supplemental_qualifiers_are_quarantined_not_chosen_by_row_order():
+    """Bad input loses nothing: two SUPPAE rows giving one AE two different AEREL2 values cannot both be
+    merged, and keeping the first by row order would silently drop the other. Both go to quarantine
+    with file, row, key and reason; the AE's AEREL2 stays empty. An identical repeat is harmless."""
+    from safety.sources.canonical import merge_supplemental
+
+    ae = pl.DataFrame({"STUDYID": ["X"] * 2, "USUBJID": ["S1"] * 2, "AESEQ": [1, 2]})
+    supp = pl.DataFrame({
+        "USUBJID": ["S1"] * 4, "IDVAR": ["AESEQ"] * 4, "IDVARVAL": ["1", "1", "2", "2.0"],
+        "QNAM": ["AEREL2"] * 4, "QVAL": ["RELATED", "NOT RELATED", "RELATED", "RELATED"],
+    })
+    merged, quarantine, ignored = merge_supplemental(ae, supp, {"AEREL2": "AEREL2"}, "AE", "suppae.csv")
+    assert merged.select("AESEQ", "AEREL2").sort("AESEQ").rows() == [(1, None), (2, "RELATED")]
+    assert quarantine.select("DOMAIN", "FILE", "SOURCE_ROW", "RECORD_KEY", "REASON").rows() == [
+        ("SUPPAE", "suppae.csv", 1, "S1|1", "qualifier AEREL2 has conflicting values for one AE record"),
+        ("SUPPAE", "suppae.csv", 2, "S1|1", "qualifier AEREL2 has conflicting values for one AE record"),
+    ]
+    assert ignored == 0
+
+
+def test_supplemental_qualifiers_keyed_by_a_text_idvar_are_merged():
+    """SDTM IG: IDVAR may name a text variable (--SPID, --GRPID, --LNKID); its values are not numbers and
+    must meet the parent's as text, not be reported as qualifiers of records not in the source."""
+    from safety.sources.canonical import merge_supplemental
+
+    ae = pl.DataFrame({"STUDYID": ["X"] * 2, "USUBJID": ["S1"] * 2, "AESEQ": [1, 2], "AESPID": ["A-1", "A-2"]})
+    supp = pl.DataFrame({"USUBJID": ["S1"] * 2, "IDVAR": ["AESPID"] * 2, "IDVARVAL": ["A-1", "A-2"],
+                         "QNAM": ["AEREL2"] * 2, "QVAL": ["RELATED", "NOT RELATED"]})
+    merged, quarantine, _ = merge_supplemental(ae, supp, {"AEREL2": "AEREL2"}, "AE", "suppae.csv")
+    assert merged.select("AESEQ", "AEREL2").sort("AESEQ").rows() == [(1, "RELATED"), (2, "NOT RELATED")]
+    assert quarantine.height == 0

@@ -48,7 +48,8 @@ def _group(n_codes: int, n_groups: int) -> pl.Expr:
 
 def _candidates(work: pl.DataFrame, lb: pl.DataFrame, dm: pl.DataFrame | None, subjects: pl.Series) -> pl.DataFrame:
     """_ROW, _GROUP, _DT, _DTM and _SEQ (LBSEQ) of the records that may be the baseline."""
-    flagged = pl.col("_BLFL").fill_null(False) & pl.col("_GROUP").is_not_null()
+    # a flag on a record without a value gives no baseline value: the pre-dose rule decides then
+    flagged = pl.col("_BLFL").fill_null(False) & pl.col("AVAL").is_not_null() & pl.col("_GROUP").is_not_null()
     pool = work.lazy().with_row_index("_ROW")
     if dm is None:
         pool = pool.filter(flagged)

@@ -1,7 +1,7 @@
 """Lab grades against reported AEs: items a safety officer should review.
 
 (a) a post-baseline lab grade >= 3 with no AE of the same CTCAE term starting within
-    +/- `window_days` of the sample (an unreported severe lab abnormality);
+    +/- `window_days` of the sample or running on its date (an unreported severe lab abnormality);
 (b) an AE of a lab term whose AETOXGR differs from the worst lab-derived grade of that term
     between AESTDT and AEENDT (an open AE runs to the last result).
 AE terms match the criterion term or its configured synonyms (`ae_terms`), case-insensitively,
@@ -63,7 +63,11 @@ def reconcile_labs_with_aes(
     window = pl.duration(days=window_days)
     reported = (
         severe.join(aes, on=["USUBJID", "TERM"], how="inner")
-        .filter((pl.col("AESTDT") >= pl.col("LBDT") - window) & (pl.col("AESTDT") <= pl.col("LBDT") + window))
+        .filter(
+            ((pl.col("AESTDT") >= pl.col("LBDT") - window) & (pl.col("AESTDT") <= pl.col("LBDT") + window))
+            # an AE still running on the sample date (not ended, or open) reports it too
+            | ((pl.col("AESTDT") <= pl.col("LBDT")) & (pl.col("AEENDT").is_null() | (pl.col("AEENDT") >= pl.col("LBDT"))))
+        )
         .select("USUBJID", "LBSEQ", "TERM").unique()
     )
     unreported = severe.join(reported, on=["USUBJID", "LBSEQ", "TERM"], how="anti").select(
@@ -91,4 +95,4 @@ def reconcile_labs_with_aes(
         .select(pl.lit(GRADE_MISMATCH).alias("KIND"), *[c for c in SCHEMA if c != "KIND"])
     )
     items = pl.concat([unreported.cast(SCHEMA), mismatched.cast(SCHEMA)])
-    return items.sort("USUBJID", "TERM", "KIND", "LBDTC", nulls_last=True)
+    return items.sort("USUBJID", "TERM", "KIND", "LBDTC", "LBSEQ", "AESEQ", nulls_last=True)

@@ -218,14 +218,19 @@ def merge_supplemental(
     idvar = idvars[0] if idvars else None
     if len(idvars) > 1 or (idvar and idvar not in parent.columns):
         raise SourceFileError(file, f"IDVAR must name one column of {parent_domain}, found {idvars}")
-    # normalise the id value: 3, 3.0 and "3" must meet
-    norm = lambda e: e.cast(pl.Float64, strict=False).cast(pl.Int64, strict=False).cast(pl.String)  # noqa: E731
+    # normalise the id value: 3, 3.0 and "3" must meet; a text id (--SPID, --GRPID) meets as text
+    norm = lambda e: pl.coalesce(  # noqa: E731
+        e.cast(pl.Float64, strict=False).cast(pl.Int64, strict=False).cast(pl.String), e.cast(pl.String).str.strip_chars())
     keys = ["USUBJID"] + (["_IDVAL"] if idvar else [])
     wanted = wanted.with_columns(_IDVAL=norm(pl.col("IDVARVAL")))
     parent_keys = parent.select(pl.col("USUBJID").cast(pl.String), *([norm(pl.col(idvar)).alias("_IDVAL")] if idvar else []))
     orphans = wanted.join(parent_keys.unique(), on=keys, how="anti")
+    matched = wanted.join(parent_keys.unique(), on=keys, how="semi")
+    # one record given two values of one qualifier: neither is chosen (row order is no rule), both are quarantined
+    conflicting = pl.col("QVAL").n_unique().over([*keys, "QNAM"]) > 1
+    conflicts = matched.filter(conflicting)
     wide = (
-        wanted.join(parent_keys.unique(), on=keys, how="semi")
+        matched.filter(~conflicting)
         .unique(subset=[*keys, "QNAM"], keep="first", maintain_order=True)
         .pivot(on="QNAM", index=keys, values="QVAL")
         .rename({q: col for q, col in qnams.items()}, strict=False)
@@ -235,10 +240,17 @@ def merge_supplemental(
         left = left.with_columns(_IDVAL=norm(pl.col(idvar)))
     overlap = [c for c in wide.columns if c in left.columns and c not in keys]
     merged = left.drop(overlap).join(wide, on=keys, how="left").drop("_IDVAL", strict=False)
-    quarantine = orphans.select(
-        pl.lit(f"SUPP{parent_domain}").alias("DOMAIN"), pl.lit(file).alias("FILE"), "SOURCE_ROW",
-        pl.concat_str([pl.col("USUBJID"), pl.col("IDVARVAL").fill_null("")], separator=KEY_SEP).alias("RECORD_KEY"),
-        pl.format("qualifier {} for a {} record not in the source", pl.col("QNAM"), pl.lit(parent_domain)).alias("REASON"),
-        pl.struct("USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QVAL").struct.json_encode().alias("ROW_JSON"),
-    )
+    quarantine = pl.concat([
+        rows.select(
+            pl.lit(f"SUPP{parent_domain}").alias("DOMAIN"), pl.lit(file).alias("FILE"), "SOURCE_ROW",
+            pl.concat_str([pl.col("USUBJID"), pl.col("IDVARVAL").fill_null("")], separator=KEY_SEP).alias("RECORD_KEY"),
+            reason.alias("REASON"),
+            pl.struct("USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QVAL").struct.json_encode().alias("ROW_JSON"),
+        )
+        for rows, reason in (
+            (orphans, pl.format("qualifier {} for a {} record not in the source", pl.col("QNAM"), pl.lit(parent_domain))),
+            (conflicts, pl.format("qualifier {} has conflicting values for one {} record", pl.col("QNAM"),
+                                  pl.lit(parent_domain))),
+        )
+    ]).sort("SOURCE_ROW")
     return merged, quarantine, ignored
