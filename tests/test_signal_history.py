@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import polars as pl
 
-from safety.signals.history import assess_signal, signal_states, update_signal_states
+from safety.signals.history import assess_signal, signal_states, update_signal_states, with_history
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -37,3 +37,22 @@ def test_new_ongoing_closed_and_reopened(store):
     assert again.select("SIGNAL_STATUS", "FIRST_SEEN_CYCLE").row(0) == ("new", 4)
     assert states["oe|any|hypertension"]["assessment"] is None
     assert states["oe|any|dry eye"]["status"] == "closed"
+
+
+def test_a_term_respelled_by_case_or_spacing_keeps_its_history(store):
+    # The term is the same signal whatever its case or spacing (terms match by trimmed,
+    # lower-cased, single-spaced key, safety.rsi.term_key): it stays ongoing with its assessment,
+    # it is not closed and reopened as new.
+    flagged = pl.DataFrame({"grade_class": ["any"], "term": ["Pneumonitis"], "signal": [True]})
+    with store.write() as conn:
+        update_signal_states(conn, flagged, 1, NOW)
+        assess_signal(conn, "oe|any|pneumonitis", "under evaluation", "so1", "CT reviewed", NOW)
+    respelled = pl.DataFrame({"grade_class": ["any"], "term": ["PNEUMONITIS "], "signal": [True]})
+    with store.write() as conn:
+        second = update_signal_states(conn, respelled, 2, NOW)
+        states = signal_states(conn)
+    assert second.select("SIGNAL_STATUS", "FIRST_SEEN_CYCLE").row(0) == ("ongoing", 1)
+    assert states.select("signal_key", "status", "assessment").rows() == [
+        ("oe|any|pneumonitis", "ongoing", "under evaluation")
+    ]
+    assert with_history(respelled, states).select("status", "assessment").row(0) == ("ongoing", "under evaluation")

@@ -15,8 +15,9 @@ from safety.signals.disproportionality import (
     flag_signals,
     frequentist_measures,
     information_component,
+    run_disproportionality,
 )
-from safety.signals.gps import GammaMixturePrior
+from safety.signals.gps import GammaMixturePrior, fit_prior, neg_log_likelihood
 
 CONFIG = Path(__file__).resolve().parents[1] / "config" / "signals.yaml"
 
@@ -162,6 +163,21 @@ def test_each_method_flags_a_strong_pair_and_overall_counts_methods(cfg):
     assert row["n_methods"] == 4 and row["signal"]
     quiet = result.filter(drug="X", event="Z").row(0, named=True)
     assert not quiet["signal"] and quiet["n_methods"] == 0
+
+
+def test_gps_prior_is_fitted_on_every_cell_not_on_distinct_counts(cfg):
+    # pharmacovigilance.md: the prior is "fitted to all (D, E) cells by maximum likelihood"; cells
+    # sharing (a, E0) each count in the likelihood (126 cells here, 15 distinct (a, E0) pairs).
+    rows = [(f"x{i}", "X", "Y") for i in range(25)] + [(f"x{i}", "X", "Z") for i in range(25, 30)]
+    rows += [(f"o{i}", f"D{i % 40}", "Y" if i % 50 == 0 else "Z" if i % 3 == 0 else f"E{i % 30}") for i in range(2000)]
+    _, prior = run_disproportionality(reports(rows), cfg)
+    cells = contingency(reports(rows))
+    a, e0 = cells["a"].to_numpy().astype(float), cells["E0"].to_numpy()
+    assert (cells.height, cells.select("a", "E0").unique().height) == (126, 15)
+    on_every_cell = fit_prior(a, e0, cfg.disproportionality.gps)
+    assert prior.theta.tolist() == on_every_cell.theta.tolist()
+    # its reported minimum is the likelihood of all 126 cells at the fitted theta
+    assert prior.neg_log_likelihood == pytest.approx(neg_log_likelihood(prior.theta, a, e0), rel=1e-9)
 
 
 def test_missing_column_is_named(cfg):

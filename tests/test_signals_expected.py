@@ -125,6 +125,30 @@ def test_unlisted_terms_flagged_from_two_subjects(result):
     assert not rash["flag_unlisted"] and not rash["signal"]
 
 
+def test_an_unlisted_term_is_one_term_whatever_its_case(cfg):
+    # Counted per term by subject: "Rash" and "RASH " are one term (matching is case-insensitive,
+    # module docstring), so two subjects reach min_subjects_unlisted = 2 and flag it.
+    ae = pl.DataFrame(
+        {"USUBJID": ["S01", "S02"], "AEDECOD": ["Rash", "RASH "], "AETOXGR": [1, 2],
+         "AESTDT": [date(2025, 2, 1), date(2025, 2, 3)]}
+    )
+    out = observed_vs_expected(ae, DM, combination_reference_rates(PER_DRUG), cfg, DATA_CUT).filter(grade_class="any")
+    assert out.height == 1
+    rash = out.row(0, named=True)
+    assert (rash["n_subj"], rash["listed"], rash["flag_unlisted"], rash["signal"]) == (2, False, True, True)
+
+
+def test_a_term_with_extra_inner_spaces_matches_the_reference(cfg):
+    # Terms match by key: trimmed, lower-cased, single spaces (safety.rsi.term_key, as the RSI
+    # itself matches): "Hot  Flush" is the listed hot flush, not a term absent from the RSI.
+    ae = pl.DataFrame(
+        {"USUBJID": ["S01", "S02"], "AEDECOD": ["Hot  Flush", "hot   flashes"], "AETOXGR": [1, 1],
+         "AESTDT": [date(2025, 2, 1), date(2025, 2, 3)]}
+    )
+    out = observed_vs_expected(ae, DM, combination_reference_rates(PER_DRUG), cfg, DATA_CUT).filter(grade_class="any")
+    assert out.select("term", "n_subj", "listed").rows() == [("hot flush", 2, True)]
+
+
 def test_a_rate_far_above_reference_is_flagged(cfg):
     # 8 of 10 subjects with headache against a reference of 12%: P(rate > 17%) is near 1
     ae = pl.DataFrame(
@@ -141,6 +165,15 @@ def test_signal_table_puts_signals_first(cfg):
     assert table["signal"][0] is True
     assert table["rules_version"][0] == cfg.version
     assert table["signal"].to_list() == sorted(table["signal"].to_list(), reverse=True)
+
+
+def test_no_subject_treated_at_the_cut_gives_an_empty_typed_table(cfg):
+    # Before the first dose (every RFXSTDT after the cut) there is nothing to count, but the table
+    # keeps its types: the cycle filters it on `signal` (signal history, alerts, dashboard).
+    table = signal_table(AE, DM, combination_reference_rates(PER_DRUG), cfg, date(2024, 12, 1))
+    assert table.height == 0
+    assert (table.schema["signal"], table.schema["term"], table.schema["n_subj"]) == (pl.Boolean, pl.String, pl.Int64)
+    assert table.filter(pl.col("signal")).height == 0
 
 
 def test_reference_table_missing_columns_is_an_error(cfg):

@@ -101,11 +101,12 @@ def bayesian_measures(
 
     Scores depend on a cell only through (a, E0), so they are computed once per distinct pair.
     """
+    if prior is None:
+        # fitted to every cell (pharmacovigilance.md), not once per distinct (a, E0)
+        prior = fit_prior(table["a"].to_numpy().astype(np.float64), table["E0"].to_numpy(), cfg.disproportionality.gps)
     distinct = table.select("a", "E0").unique()
     a = distinct["a"].to_numpy().astype(np.float64)
     e = distinct["E0"].to_numpy()
-    if prior is None:
-        prior = fit_prior(a, e, cfg.disproportionality.gps)
     scores = information_component(a, e) | gps_scores(a, e, prior)
     scored = distinct.with_columns(pl.Series(k, v) for k, v in scores.items())
     return table.join(scored, on=["a", "E0"], how="left"), prior

@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from safety.rsi import term_key_expr
 from safety.signals.config import SignalConfig
 
 GRADE_CLASSES = ("any", ">=3")
@@ -61,7 +62,7 @@ def _term_lookup(reference_rates: pl.DataFrame) -> pl.DataFrame:
         reference_rates.select("term", pl.col("term").alias("key")),
         reference_rates.select("term", pl.col("synonyms").alias("key")).explode("key").drop_nulls(),
     ])
-    lookup = names.with_columns(pl.col("key").str.strip_chars().str.to_lowercase()).unique()
+    lookup = names.with_columns(term_key_expr(pl.col("key"))).unique()
     clash = lookup.group_by("key").agg(pl.col("term").n_unique().alias("n")).filter(pl.col("n") > 1)
     if clash.height:
         raise ValueError(f"reference rates: synonym(s) naming more than one term: {', '.join(clash['key'])}")
@@ -106,9 +107,11 @@ def _first_onsets(ae: pl.DataFrame, treated: pl.DataFrame, lookup: pl.DataFrame,
         .join(treated, on="USUBJID", how="inner")
         # treatment-emergent, up to the data cut
         .filter((pl.col("onset") >= pl.col("first_dose")) & (pl.col("onset") <= pl.lit(data_cut, dtype=pl.Date)))
-        .with_columns(pl.col("decod").str.to_lowercase().alias("key"))
+        .with_columns(term_key_expr(pl.col("decod")).alias("key"))
         .join(lookup, on="key", how="left")
-        .with_columns(pl.col("term").is_not_null().alias("listed"), pl.coalesce("term", "decod").alias("term"))
+        # a term absent from the reference is still one term whatever its case or spacing
+        .with_columns(pl.col("term").is_not_null().alias("listed"),
+                      pl.coalesce("term", pl.col("decod").min().over("key")).alias("term"))
     )
     by_class = pl.concat([
         events.with_columns(pl.lit("any").alias("grade_class")),
@@ -144,7 +147,9 @@ def observed_vs_expected(
     treated = treated_subjects(dm, data_cut)
     n_treated = treated.height
     if n_treated == 0:
-        return pl.DataFrame(schema={c: pl.Null for c in RESULT_COLUMNS})
+        types = {"grade_class": pl.String, "term": pl.String, "listed": pl.Boolean, "n_subj": pl.Int64,
+                 "n_treated": pl.Int64, "flag_exceeds": pl.Boolean, "flag_unlisted": pl.Boolean, "signal": pl.Boolean}
+        return pl.DataFrame(schema={c: types.get(c, pl.Float64) for c in RESULT_COLUMNS})
     exposure_days = treated.select(
         ((pl.col("end_at_risk") - pl.col("first_dose")).dt.total_days() + 1).sum()
     ).item()

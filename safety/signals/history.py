@@ -7,13 +7,15 @@ from datetime import datetime
 import polars as pl
 from sqlalchemy import Connection, insert, select, update
 
+from safety.rsi import term_key_expr
 from safety.store import schema
 
 
 def signal_key(grade_class: pl.Expr | str = "grade_class", term: pl.Expr | str = "term") -> pl.Expr:
     g = pl.col(grade_class) if isinstance(grade_class, str) else grade_class
     t = pl.col(term) if isinstance(term, str) else term
-    return pl.concat_str([pl.lit("oe"), g, t], separator="|")
+    # the term's matching key, so that a term respelled by case or spacing keeps its history
+    return pl.concat_str([pl.lit("oe"), g, term_key_expr(t)], separator="|")
 
 
 def update_signal_states(conn: Connection, signals: pl.DataFrame, cycle_id: int, now: datetime) -> pl.DataFrame:
