@@ -22,7 +22,8 @@ from safety.store import Store
 
 CSRF_COOKIE = "_csrf_token"
 CSRF_HEADER = "X-CSRFToken"
-OPEN_PREFIXES = ("/login", "/assets/", "/_dash-component-suites/", "/_favicon.ico", "/favicon.ico")
+OPEN_PATHS = ("/login", "/_favicon.ico", "/favicon.ico")
+OPEN_PREFIXES = ("/assets/", "/_dash-component-suites/")
 
 _LOGIN_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Vigil: sign in</title>
@@ -56,6 +57,12 @@ def _safe_next(target: str | None) -> str:
     if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
         return "/"
     return target
+
+
+def _csrf_ok(sent: str | None) -> bool:
+    """The token sent matches this session's; a session without one matches nothing (not even "")."""
+    expected = flask.session.get("csrf") or ""
+    return bool(expected) and hmac.compare_digest(sent or "", expected)
 
 
 def _session_csrf() -> str:
@@ -92,15 +99,14 @@ def setup_auth(server: flask.Flask, store: Store, study_label: str, *, secure_co
     @server.before_request
     def require_login():
         path = flask.request.path
-        if path.startswith(OPEN_PREFIXES):
+        if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
             return None
         if not current_user.is_authenticated:
             if flask.request.method != "GET" or path.startswith("/_"):
                 return flask.Response("authentication required", status=401, mimetype="text/plain")
             return flask.redirect("/login?next=" + flask.request.full_path.rstrip("?"))
         if flask.request.method == "POST" and path != "/logout":  # the logout form carries its own token
-            sent = flask.request.headers.get(CSRF_HEADER, "")
-            if not hmac.compare_digest(sent, flask.session.get("csrf", "")):
+            if not _csrf_ok(flask.request.headers.get(CSRF_HEADER)):
                 return flask.Response("missing or wrong CSRF token", status=403, mimetype="text/plain")
         return None
 
@@ -117,7 +123,7 @@ def setup_auth(server: flask.Flask, store: Store, study_label: str, *, secure_co
         next_url = _safe_next(flask.request.values.get("next"))
         if flask.request.method == "POST":
             form = flask.request.form
-            if not hmac.compare_digest(form.get("csrf", ""), flask.session.get("csrf", "")):
+            if not _csrf_ok(form.get("csrf")):
                 error = "The form expired; please sign in again."
             else:
                 username = form.get("username", "").strip()
@@ -144,8 +150,7 @@ def setup_auth(server: flask.Flask, store: Store, study_label: str, *, secure_co
     @server.route("/logout", methods=["POST", "GET"])
     def logout():
         if current_user.is_authenticated:
-            if flask.request.method == "POST" and not hmac.compare_digest(
-                    flask.request.form.get("csrf", ""), flask.session.get("csrf", "")):
+            if flask.request.method == "POST" and not _csrf_ok(flask.request.form.get("csrf")):
                 return flask.Response("missing or wrong CSRF token", status=403, mimetype="text/plain")
             if flask.request.method == "GET":
                 # a GET cannot log out (a link on another site could); show the button instead

@@ -61,7 +61,10 @@ def grid(grid_id: str, frame: pl.DataFrame | None, columns: list[str] | None = N
         defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 90},
         dashGridOptions=options,
         columnSize="autoSize",
-        csvExportParams={"fileName": csv_name or f"{grid_id}.csv"},
+        # the grid's own CSV export neutralises formulas as the listing writers do (assets/dashAgGridFunctions.js)
+        csvExportParams={"fileName": csv_name or f"{grid_id}.csv",
+                         "processCellCallback": {"function": "inertCsvText(params.value)"},
+                         "processHeaderCallback": {"function": "inertCsvText(params.column.getColDef().headerName)"}},
         style={"height": f"{height}px", "width": "100%"},
         className="ag-theme-alpine",
     )

@@ -215,10 +215,13 @@ class DataView:
                                       t.c.message).order_by(t.c.id.desc()).limit(limit))
 
     def dlt_decisions(self) -> pl.DataFrame:
+        """The committee's DLT decisions; for a data cut, only those made before it was frozen."""
         t = schema.dlt_confirmation
+        query = select(t.c.id, t.c.candidate_id, t.c.decision, t.c.decided_by, t.c.decided_at, t.c.comment)
+        if self.cut is not None:
+            query = query.where(t.c.decided_at <= self.cut.created_at)
         with self.store.read() as conn:
-            return _rows(conn, select(t.c.id, t.c.candidate_id, t.c.decision, t.c.decided_by, t.c.decided_at,
-                                      t.c.comment).order_by(t.c.id.desc()))
+            return _rows(conn, query.order_by(t.c.id.desc()))
 
     def audit(self, limit: int = 200) -> pl.DataFrame:
         t = schema.audit_log

@@ -289,3 +289,17 @@ def test_callback_without_csrf_header_is_refused_even_when_logged_in(served, pag
     response = page.request.post(base + "/_dash-update-component", data={"output": "x", "inputs": []},
                                  headers={"Content-Type": "application/json"})
     assert response.status == 403
+
+
+def test_grid_csv_export_is_formula_safe(served, page):
+    base, _ = served
+    _open(page, base, "adverse_events", "#ae-grid .ag-row")
+    # a verbatim term a site typed as a formula, added to the grid the export reads
+    page.evaluate("""() => dash_ag_grid.getApi('ae-grid').applyTransaction(
+        {add: [{USUBJID: '=1+1', AETERM: '@SUM(A1)', AEDECOD: '\\tx', AESEQ: -3}], addIndex: 0})""")
+    with page.expect_download() as info:
+        page.click("#ae-export")
+    text = Path(info.value.path()).read_text(encoding="utf-8-sig")
+    assert text.startswith('"USUBJID","AESEQ","AETERM"')  # headers unchanged
+    row = next(line for line in text.splitlines() if "SUM(A1)" in line)
+    assert row.startswith('"\'=1+1","-3","\'@SUM(A1)","\'\tx"'), row

@@ -174,3 +174,22 @@ def test_ae_filters_and_candidate_decisions():
                               "decided_by": ["x", "y"], "comment": [None, "not related"]})
     merged = candidates_with_decisions(cands, decisions).sort("CANDIDATE_ID")
     assert merged["DECISION"].to_list() == ["REJECTED", None]  # the later decision wins
+
+
+def test_patient_profile_hover_shows_a_verbatim_term_as_text_not_markup():
+    # Plotly reads <b>, <a href>, <br> in hover text as markup; the verbatim term must arrive escaped
+    ae = AE.with_columns(pl.Series("AETERM", ['<a href="https://evil.example">rash</a> & <b>itch</b>', "nausea"]))
+    fig = patient_profile_figure("S1", None, ae, None)
+    texts = [t for trace in fig.data for t in (trace.text or ()) if t]
+    assert texts and all("<" not in t and ">" not in t for t in texts)
+    assert texts[0] == '&lt;a href="https://evil.example"&gt;rash&lt;/a&gt; &amp; &lt;b&gt;itch&lt;/b&gt;'
+
+
+def test_grid_csv_export_neutralises_formulas():
+    from dashboards.app import ASSETS
+    from dashboards.components import grid
+
+    params = grid("g", pl.DataFrame({"AETERM": ["=HYPERLINK(\"http://x\")"]})).csvExportParams
+    assert params["processCellCallback"] == {"function": "inertCsvText(params.value)"}
+    assert "inertCsvText(" in params["processHeaderCallback"]["function"]
+    assert "dagfuncs.inertCsvText" in (ASSETS / "dashAgGridFunctions.js").read_text()

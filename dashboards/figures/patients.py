@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
-from dashboards.figures.style import BOUNDARY_COLOUR, GRADE_COLOURS, base_layout, empty_figure
+from dashboards.figures.style import BOUNDARY_COLOUR, GRADE_COLOURS, base_layout, empty_figure, plain
 
 
 def _segments(frame: pl.DataFrame, x0: str, x1: str, y: str) -> tuple[list, list]:
@@ -96,7 +96,7 @@ def patient_profile_figure(usubjid: str, ex: pl.DataFrame | None, ae: pl.DataFra
             for start, end, term, verbatim in part.select("AESTDT", "AEENDT", "AEDECOD", "AETERM").iter_rows():
                 xs += [start, end or start, None]
                 ys += [term, term, None]
-                texts += [verbatim, verbatim, None]
+                texts += [plain(verbatim), plain(verbatim), None]
             fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=f"grade {grade}", text=texts,
                                      line={"width": 8, "color": GRADE_COLOURS[grade]},
                                      hovertemplate="%{y} (%{text})<br>%{x}<extra>grade " + str(grade) + "</extra>"),

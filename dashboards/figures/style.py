@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import plotly.graph_objects as go
 
 # grade 1 pale to grade 5 black: severity reads as darkness, and the scale survives grey printing
@@ -10,6 +12,12 @@ RESPONSE_COLOURS = {"CR": "#1a9850", "PR": "#91cf60", "SD": "#fee08b", "PD": "#d
                     "NON-CR/NON-PD": "#d9ef8b"}
 BOUNDARY_COLOUR = "#b2182b"
 OBSERVED_COLOUR = "#2166ac"
+
+
+def plain(text: str | None) -> str | None:
+    """Source text for a figure's text or hover: Plotly reads <b>, <a href>, <br> as markup and decodes
+    &lt; &gt; &amp;, so escaping those three shows the characters typed (a quote needs nothing)."""
+    return None if text is None else html.escape(str(text), quote=False)
 
 
 def base_layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
