@@ -5,6 +5,8 @@ process is gone) and, if no row matched, an INSERT; the rowcount or the primary-
 says who won. It works the same on SQLite and PostgreSQL (under READ COMMITTED a concurrent
 UPDATE re-checks its WHERE against the committed row, so only one of two racers matches).
 A heartbeat thread renews the expiry while the step runs; a crashed holder's lease expires.
+Expiry is written and judged by the database's clock, so processes on hosts whose clocks disagree
+still agree on whether a lease has expired.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import psutil
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from safety.store import HOST, Store, schema, utcnow
@@ -36,6 +38,16 @@ def as_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def db_now(conn: Connection) -> datetime:
+    """The database server's clock (UTC): one clock for every process sharing the lease table."""
+    if conn.dialect.name == "postgresql":
+        return conn.execute(text("SELECT clock_timestamp()")).scalar_one().astimezone(UTC)
+    if conn.dialect.name == "sqlite":
+        value = conn.execute(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")).scalar_one()
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return utcnow()
 
 
 def _process_started() -> str:
@@ -75,10 +87,10 @@ class Lease:
         self.lost = False
 
     def acquire(self) -> bool:
-        now = utcnow()
-        values = {"holder": self.holder, "acquired_at": now, "expires_at": now + self.ttl}
         try:
             with self.store.write() as conn:
+                now = db_now(conn)
+                values = {"holder": self.holder, "acquired_at": now, "expires_at": now + self.ttl}
                 won = conn.execute(
                     update(lease_t).where(
                         lease_t.c.name == self.name,
@@ -112,12 +124,20 @@ class Lease:
         with self.store.write() as conn:
             ok = conn.execute(
                 update(lease_t).where(lease_t.c.name == self.name, lease_t.c.holder == self.holder)
-                .values(expires_at=utcnow() + self.ttl)
+                .values(expires_at=db_now(conn) + self.ttl)
             ).rowcount == 1
         if not ok:
             self.lost = True
             log.error("lease %s was lost by %s (expired and taken by another process)", self.name, self.holder)
         return ok
+
+    def still_held(self) -> bool:
+        """Whether the lease row still names this holder (a read: never waits for a writer)."""
+        if self.lost:
+            return False
+        with self.store.read() as conn:
+            current = conn.execute(select(lease_t.c.holder).where(lease_t.c.name == self.name)).scalar_one_or_none()
+        return current == self.holder
 
     def release(self) -> None:
         self._stop.set()
@@ -164,7 +184,7 @@ def describe(store: Store, name: str) -> str:
 
 def is_free(store: Store, name: str, now: datetime | None = None) -> bool:
     """Free, expired, or held by a dead process on this host."""
-    now = now or utcnow()
     with store.read() as conn:
+        now = now or db_now(conn)
         row = conn.execute(select(lease_t).where(lease_t.c.name == name)).mappings().first()
     return row is None or as_utc(row["expires_at"]) < now or holder_is_dead(row["holder"])

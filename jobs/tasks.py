@@ -93,6 +93,13 @@ def run_step(cfg: StudyConfig, jobs_cfg: JobsConfig, store: Store, job: str,
         ctx = StepContext(cfg, jobs_cfg, store, scheduled_for or now or utcnow(), source)
         result = STEPS[job](ctx)
         counts = _counts(result)
+        if not lease.still_held():
+            # the lease expired mid-step and another process took it: the two may have overlapped
+            error = (f"lease '{job}' was lost during the step (expired and taken by another process, which "
+                     f"may have run it at the same time); what the step committed stays")
+            log.error("job %s: %s", job, error)
+            finish_run(store, run_id, "failed", counts, error=error)
+            return StepOutcome(job, run_id, "failed", counts, error=error, result=result)
         finish_run(store, run_id, "success", counts)
         return StepOutcome(job, run_id, "success", counts, result=result)
     except Exception as exc:
@@ -209,9 +216,13 @@ def susar_listing_step(ctx: StepContext) -> dict[str, Any]:
 
 
 def committee_cut_step(ctx: StepContext) -> dict[str, Any]:
+    from zoneinfo import ZoneInfo
+
     from jobs.data_cut import freeze_data_cut
 
-    label = ctx.now.strftime(ctx.jobs.committee_cut.label)
+    # the fire date where the cron is read (jobs.timezone), not in UTC: 00:00 on the 1st in Berlin
+    # is still the last day of the previous month in UTC, whose label is already frozen
+    label = ctx.now.astimezone(ZoneInfo(ctx.jobs.timezone)).strftime(ctx.jobs.committee_cut.label)
     cut = freeze_data_cut(ctx.store, label, "scheduler")
     return {"data_cut_id": cut["id"], "label": label, "content_sha256": cut["content_sha256"]}
 

@@ -74,10 +74,17 @@ def susar_submissions(store: Store) -> pl.DataFrame:
     t = schema.susar_submission
     with store.read() as conn:
         rows = conn.execute(select(t.c.case_id, t.c.report_type, t.c.submitted_on)).all()
+    # stored as midnight UTC; PostgreSQL returns it in the session's TimeZone, SQLite naive (UTC)
     return pl.DataFrame(
-        [(r[0], r[1], r[2].date() if isinstance(r[2], datetime) else r[2]) for r in rows], orient="row",
+        [(r[0], r[1], _utc_date(r[2])) for r in rows], orient="row",
         schema={"CASE_ID": pl.String, "REPORT_TYPE": pl.String, "SUBMITTED_ON": pl.Date},
     )
+
+
+def _utc_date(value: datetime | date) -> date:
+    if isinstance(value, datetime):
+        return (value.astimezone(UTC) if value.tzinfo is not None else value).date()
+    return value
 
 
 def data_cut_for(cfg: StudyConfig, tables: dict[str, pl.DataFrame], now: datetime) -> date:

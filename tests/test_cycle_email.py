@@ -108,3 +108,30 @@ def test_each_new_susar_is_mailed_once_through_outage_and_concurrent_cycles(tmp_
         assert len(subjects) == len(later) and len(set(subjects)) == len(subjects)
     finally:
         server.stop()
+
+
+def test_a_susar_submission_date_is_read_back_as_recorded_whatever_the_server_timezone(tmp_path):
+    """Time zones: `vigil susar submit --on 2025-03-01` stores midnight UTC. PostgreSQL hands
+    timestamptz back in the session's TimeZone (a server set to New York gives 2025-02-28 19:00-05:00);
+    taking .date() of that moves the submission a day earlier on the 7/15-day clock."""
+    from sqlalchemy import create_engine, insert, text
+
+    from safety.cycle import susar_submissions
+    from tests.pg import ADMIN_URL, throwaway_database
+
+    urls = [f"sqlite:///{tmp_path / 'tz.db'}"]
+    with throwaway_database("vigil_tz") as pg_url:
+        admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{pg_url.rsplit("/", 1)[1]}" SET TimeZone = \'America/New_York\''))
+        admin.dispose()
+        for url in [*urls, pg_url]:
+            store = Store(url)
+            try:
+                with store.write() as conn:
+                    conn.execute(insert(schema.susar_submission).values(
+                        case_id="C1", report_type="initial", submitted_on=datetime(2025, 3, 1, tzinfo=UTC),
+                        recorded_by="pv", recorded_at=datetime(2025, 3, 1, 9, tzinfo=UTC)))
+                assert susar_submissions(store).rows() == [("C1", "initial", date(2025, 3, 1))], url
+            finally:
+                store.dispose()

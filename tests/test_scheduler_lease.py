@@ -101,3 +101,25 @@ def test_a_fire_time_is_claimed_once(store):
     finish_run(store, first, "success", {"n": 3})
     rows = [r for r in job_runs(store, "cycle") if r["id"] == first]
     assert rows[0]["outcome"] == "success" and rows[0]["counts"] == {"n": 3}
+
+
+def test_a_process_whose_clock_is_off_neither_steals_nor_loses_a_live_lease(store, monkeypatch):
+    """Two processes never run one step at once: a lease's expiry is judged by one clock, the
+    database's. A scheduler on a host whose clock runs an hour ahead must not see a live lease as
+    expired, and a holder whose clock runs an hour behind must not write an expiry already past."""
+    from datetime import timedelta
+
+    import jobs.locks
+
+    real = jobs.locks.utcnow
+    a = Lease(store, "cycle", 60)
+    assert a.acquire()
+    monkeypatch.setattr(jobs.locks, "utcnow", lambda: real() + timedelta(hours=1))
+    assert not Lease(store, "cycle", 60).acquire()  # an hour ahead: A's lease is still live
+    assert not is_free(store, "cycle")
+    monkeypatch.setattr(jobs.locks, "utcnow", lambda: real() - timedelta(hours=1))
+    assert a.renew()  # A's clock an hour behind: its renewal must still hold the lease for 60 s
+    monkeypatch.setattr(jobs.locks, "utcnow", real)
+    assert not Lease(store, "cycle", 60).acquire()
+    a.release()
+    assert Lease(store, "cycle", 60).acquire()

@@ -228,3 +228,55 @@ def test_dropped_files_are_graded_and_alerted_within_two_intervals_and_never_twi
     assert len(susar_alerts()) == len(found)  # the later cycle raised nothing again
     keys = [f["event_key"] for f in susar_alerts()]
     assert len(keys) == len(set(keys))
+
+
+def test_the_committee_cut_is_labelled_by_its_fire_date_in_the_jobs_timezone(study_config, store):
+    """A committee's data cut is frozen once per meeting: the label is the fire date in `jobs.timezone`
+    (config: 'strftime pattern applied to the fire date'). Midnight on 1 December in Berlin is still
+    30 November in UTC; labelled in UTC it would be November's label, and freeze_data_cut would hand
+    back November's cut instead of freezing December's."""
+    from datetime import UTC, datetime
+
+    from jobs.config import load_jobs_config
+    from jobs.tasks import run_step
+
+    jobs_cfg = load_jobs_config(study_config, {"timezone": "Europe/Berlin",
+                                               "committee_cut": {"cron": "0 0 1 * *"}})
+    november = run_step(study_config, jobs_cfg, store, "committee_cut",
+                        scheduled_for=datetime(2026, 10, 31, 23, 0, tzinfo=UTC))
+    december = run_step(study_config, jobs_cfg, store, "committee_cut",
+                        scheduled_for=datetime(2026, 11, 30, 23, 0, tzinfo=UTC))
+    assert (november.outcome, december.outcome) == ("success", "success")
+    assert november.counts["label"] == "DMC data cut 2026-11"
+    assert december.counts["label"] == "DMC data cut 2026-12"
+    assert december.counts["data_cut_id"] != november.counts["data_cut_id"]
+    with store.read() as conn:
+        labels = conn.execute(select(schema.data_cut.c.label).order_by(schema.data_cut.c.id)).scalars().all()
+    assert labels == ["DMC data cut 2026-11", "DMC data cut 2026-12"]
+
+
+def test_a_step_that_lost_its_lease_midway_is_not_recorded_as_a_clean_success(study_config, store, monkeypatch):
+    """Two processes never run one step at once, and a failed step's error is recorded: when the
+    lease expires during a long step (a stalled heartbeat, a paused process) and another process
+    takes it, the step may have overlapped the other's run; job_run must say so, not 'success'."""
+    from sqlalchemy import update
+
+    import jobs.tasks
+    from jobs.config import load_jobs_config
+    from jobs.runs import job_runs
+    from jobs.tasks import run_step
+
+    def long_step(ctx):
+        with ctx.store.write() as conn:  # another process takes the expired lease over
+            conn.execute(update(schema.lease).where(schema.lease.c.name == "cycle").values(holder="otherhost:1:1:x"))
+        time.sleep(0.5)  # the heartbeat (every 0.1 s) finds the lease gone
+        return {"done": True}
+
+    monkeypatch.setitem(jobs.tasks.STEPS, "cycle", long_step)
+    outcome = run_step(study_config, load_jobs_config(study_config, {"lease_seconds": 0.3}), store, "cycle")
+    assert outcome.outcome == "failed"
+    row = job_runs(store, "cycle")[0]
+    assert row["outcome"] == "failed"
+    assert row["error"].startswith("lease 'cycle' was lost during the step")
+    with store.read() as conn:  # the other process's lease is left alone
+        assert conn.execute(select(schema.lease.c.holder)).scalars().all() == ["otherhost:1:1:x"]
