@@ -1,8 +1,10 @@
 """The committee data cut: a frozen, hashed snapshot the DMC meeting is reproducible from.
 
-The cut stores no copy of the data: records are versioned and never rewritten, so the highest
-changeset id per domain and the derived-table ids of the last successful cycle pin the exact
-state; content hashes over those immutable payloads let anyone verify it later.
+The cut stores no copy of the data: records are versioned and never rewritten, so the derived-table
+ids of the last successful cycle and, per domain, the highest changeset that cycle read pin the
+exact state; content hashes over those immutable payloads let anyone verify it later. Records
+ingested after that cycle (an ingest without a cycle, or a cycle that failed after its ingest) are
+not in the cut: the records it shows are those its derived tables were computed from.
 """
 
 from __future__ import annotations
@@ -17,11 +19,20 @@ from safety.store import Store, payload_matches, schema, utcnow
 
 
 def data_cut_manifest(store: Store) -> dict[str, Any]:
-    ch, dv, cy = schema.changeset, schema.derived, schema.cycle
+    ch, dv, cy, ir = schema.changeset, schema.derived, schema.cycle, schema.ingest_run
     with store.read() as conn:
-        maxima = conn.execute(select(ch.c.domain, func.max(ch.c.id)).group_by(ch.c.domain)).all()
-        cycle = conn.execute(select(cy.c.id, cy.c.finished_at, cy.c.data_cut, cy.c.ingest_run_id)
+        cycle = conn.execute(select(cy.c.id, cy.c.finished_at, cy.c.data_cut, cy.c.ingest_run_id, cy.c.started_at)
                              .where(cy.c.status == "success").order_by(cy.c.id.desc()).limit(1)).mappings().first()
+        newest = select(ch.c.domain, func.max(ch.c.id)).group_by(ch.c.domain)
+        if cycle is not None:
+            # what the cycle read: its own ingest and those before it (a cycle and an ingest never
+            # run at once: they share a lease), or, without an ingest of its own, the runs finished
+            # before it started
+            read = (ch.c.run_id <= cycle["ingest_run_id"] if cycle["ingest_run_id"] is not None else
+                    ch.c.run_id.in_(select(ir.c.id).where(ir.c.finished_at <= cycle["started_at"])))
+            newest = newest.where(read)
+        maxima = conn.execute(newest).all()
+        cycle = None if cycle is None else {k: v for k, v in dict(cycle).items() if k != "started_at"}
         derived: dict[str, Any] = {}
         if cycle is not None:
             rows = conn.execute(select(dv.c.id, dv.c.name, dv.c.rule_version, dv.c.n_rows, dv.c.content_sha256)
