@@ -1,14 +1,15 @@
 """Dashboard users: create, disable, reset and verify, with argon2id password hashes in `app_user`.
 
 There is no default password anywhere: a user is created with a password the operator types or
-one generated here and shown once. Every change is written to the audit log.
+one generated here and shown once. Every change is written to the audit log. Repeated wrong
+passwords lock the account for a while (OWASP ASVS 2.2.1), which a password reset lifts.
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -18,6 +19,9 @@ from safety.store import Store, schema, utcnow
 
 ROLES = ("safety_officer", "committee", "investigator", "admin")
 MIN_PASSWORD_LENGTH = 12
+# consecutive wrong passwords that lock an account, and for how long (a guess a minute at most)
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
 _hasher = PasswordHasher()
 # verifying against a dummy hash when the user does not exist keeps the response time the same,
 # so the login form does not tell an attacker which user names exist
@@ -118,28 +122,58 @@ def reset_password(store: Store, username: str, password: str | None = None, *, 
     t = schema.app_user
     with store.write() as conn:
         changed = conn.execute(update(t).where(t.c.username == username)
-                               .values(password_hash=hash_password(password))).rowcount
+                               .values(password_hash=hash_password(password), failed_logins=0,
+                                       locked_until=None)).rowcount
         if not changed:
             raise UserError(f"no user {username!r}")
         store.audit(conn, actor, "user_password_reset", username)
     return password
 
 
+def _locked(row, now: datetime) -> bool:
+    until = row["locked_until"]
+    if until is None:
+        return False
+    return (until if until.tzinfo else until.replace(tzinfo=now.tzinfo)) > now
+
+
 def verify_login(store: Store, username: str, password: str) -> User | None:
-    """The active user whose password matches, else None (same work whether or not the user exists)."""
+    """The active user whose password matches, else None (same work whether or not the user exists,
+    and the same answer for a locked account: the form never says which it was).
+
+    The `MAX_FAILED_LOGINS`-th consecutive wrong password locks the account for `LOCKOUT`; while
+    locked even the right password is refused. A right password otherwise resets the count."""
     t = schema.app_user
+    now = utcnow()
     with store.read() as conn:
         row = conn.execute(select(t).where(t.c.username == username)).mappings().first()
     try:
         _hasher.verify(row["password_hash"] if row else _DUMMY_HASH, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
+        if row is not None and not _locked(row, now):
+            _count_failure(store, row["id"], username, now)
         return None
-    if row is None or not row["active"]:
+    if row is None or not row["active"] or _locked(row, now):
         return None
+    values = {"failed_logins": 0, "locked_until": None}
     if _hasher.check_needs_rehash(row["password_hash"]):
+        values["password_hash"] = hash_password(password)
+    if row["failed_logins"] or row["locked_until"] is not None or "password_hash" in values:
         with store.write() as conn:
-            conn.execute(update(t).where(t.c.id == row["id"]).values(password_hash=hash_password(password)))
+            conn.execute(update(t).where(t.c.id == row["id"]).values(**values))
     return _user(row)
+
+
+def _count_failure(store: Store, user_id: int, username: str, now: datetime) -> None:
+    t = schema.app_user
+    with store.write() as conn:
+        # counted in the database, so two wrong guesses at once both count
+        conn.execute(update(t).where(t.c.id == user_id).values(failed_logins=t.c.failed_logins + 1))
+        failed = conn.execute(select(t.c.failed_logins).where(t.c.id == user_id)).scalar_one()
+        if failed >= MAX_FAILED_LOGINS:
+            conn.execute(update(t).where(t.c.id == user_id).values(failed_logins=0, locked_until=now + LOCKOUT))
+            store.audit(conn, "login", "user_locked", username, {"failed_logins": failed,
+                                                                 "until": (now + LOCKOUT).isoformat()})
 
 
 def ensure_demo_user(store: Store, username: str = "demo", role: str = "committee") -> str | None:

@@ -117,3 +117,28 @@ def test_dashboard_refuses_to_start_without_a_secret(tmp_path, monkeypatch):
     app = create_app(cfg, store, demo=True)  # demo: a throwaway secret and a printed demo user
     assert app.server.secret_key and users.get_user(store, "demo") is not None
     store.dispose()
+
+
+def test_repeated_wrong_passwords_lock_the_account_for_a_while(store):
+    # OWASP ASVS 2.2.1: a dashboard that guards patient safety data must not allow unlimited guessing.
+    from sqlalchemy import update as sql_update
+
+    from safety.store import schema
+
+    users.create_user(store, "erin", "committee", "right-password-123")
+    for _ in range(users.MAX_FAILED_LOGINS - 1):
+        assert users.verify_login(store, "erin", "wrong-password-000") is None
+    assert users.verify_login(store, "erin", "right-password-123") is not None  # a success resets the count
+    for _ in range(users.MAX_FAILED_LOGINS):
+        assert users.verify_login(store, "erin", "wrong-password-000") is None
+    assert users.verify_login(store, "erin", "right-password-123") is None  # locked: even the right one
+    assert [a[1] for a in _audit(store)][-1] == "user_locked"
+    t = schema.app_user
+    with store.write() as conn:  # the lock has run out
+        conn.execute(sql_update(t).where(t.c.username == "erin").values(
+            locked_until=users.utcnow() - users.LOCKOUT))
+    assert users.verify_login(store, "erin", "right-password-123") is not None
+    for _ in range(users.MAX_FAILED_LOGINS):
+        users.verify_login(store, "erin", "wrong-password-000")
+    new = users.reset_password(store, "erin")  # an administrator's reset lifts the lock
+    assert users.verify_login(store, "erin", new) is not None

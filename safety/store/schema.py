@@ -234,6 +234,8 @@ app_user = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("last_login_at", DateTime(timezone=True)),
     Column("last_seen_at", DateTime(timezone=True)),
+    Column("failed_logins", Integer, nullable=False, default=0, server_default="0"),
+    Column("locked_until", DateTime(timezone=True)),
 )
 
 signal_state = Table(
