@@ -267,3 +267,22 @@ def test_supplemental_qualifiers_keyed_by_a_text_idvar_are_merged():
     merged, quarantine, _ = merge_supplemental(ae, supp, {"AEREL2": "AEREL2"}, "AE", "suppae.csv")
     assert merged.select("AESEQ", "AEREL2").sort("AESEQ").rows() == [(1, "RELATED"), (2, "NOT RELATED")]
     assert quarantine.height == 0
+
+
+def test_new_typing_rules_re_read_an_unchanged_file(tmp_path, study_config, store, monkeypatch):
+    # An unchanged file is skipped by its fingerprint. When the rules that type and quarantine rows
+    # change (canonical.CANONICAL_RULES), rows stored under the old rules must be judged again: the
+    # same file is read again, not skipped.
+    from safety.sources import configured
+
+    folder = tmp_path / "export"
+    folder.mkdir()
+    pl.DataFrame({"STUDYID": "ST", "DOMAIN": "DM", "USUBJID": ["S1", "S2"], "RFXSTDTC": "2024-03-01"}).write_csv(
+        folder / "dm.csv")
+    with monkeypatch.context() as old:
+        old.setattr(configured, "CANONICAL_RULES", "1")
+        ingest(store, _pull(study_config, folder))
+        assert ingest(store, _pull(study_config, folder)).per_domain["DM"].get("skipped_unchanged") is True
+    rerun = ingest(store, _pull(study_config, folder))
+    assert rerun.per_domain["DM"].get("skipped_unchanged") is not True
+    assert (rerun.counts.new, rerun.counts.changed, rerun.counts.deleted) == (0, 0, 0)

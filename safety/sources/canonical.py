@@ -19,6 +19,10 @@ QUARANTINE_SCHEMA = {
     "REASON": pl.String, "ROW_JSON": pl.String,
 }
 KEY_SEP = "|"
+# Part of every source's fingerprint (configured.rules_fingerprint): a change to how rows are typed
+# or quarantined here or in safety.dates must re-read unchanged files. 2: impossible times
+# quarantined, hour-only times kept, conflicting SUPP qualifiers quarantined, text IDVAR merged.
+CANONICAL_RULES = "2"
 
 
 @dataclass

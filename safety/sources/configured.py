@@ -11,6 +11,7 @@ import polars as pl
 from safety.config import StudyConfig
 from safety.schemas import TABLES
 from safety.sources import Pull, SourceUnavailable
+from safety.sources.canonical import CANONICAL_RULES
 from safety.store.records import HASH_SCHEME
 
 
@@ -33,6 +34,7 @@ def rules_fingerprint(cfg: StudyConfig, units: pl.DataFrame) -> str:
         "units": units.sort(units.columns).write_csv(),
         "schemas": {d: {c: str(t) for c, t in s.columns.items()} for d, s in TABLES.items()},
         "hash": HASH_SCHEME,
+        "canonical": CANONICAL_RULES,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
