@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from safety.store import Store, schema
 
@@ -222,6 +222,28 @@ class DataView:
             query = query.where(t.c.decided_at <= self.cut.created_at)
         with self.store.read() as conn:
             return _rows(conn, query.order_by(t.c.id.desc()))
+
+    def signal_states(self) -> pl.DataFrame:
+        """Each signal's status and reviewer's assessment; for a data cut, the status its cycle
+        recorded (signals_flagged as pinned) and only assessments made before it was frozen."""
+        t = schema.signal_state
+        columns = [t.c.signal_key, t.c.status, t.c.first_seen_at, t.c.assessment, t.c.assessed_by]
+        if self.cut is not None:
+            before = t.c.assessed_at <= self.cut.created_at
+            columns = [t.c.signal_key, t.c.status, t.c.first_seen_at,
+                       case((before, t.c.assessment)).label("assessment"),
+                       case((before, t.c.assessed_by)).label("assessed_by")]
+        with self.store.read() as conn:
+            states = _rows(conn, select(*columns).order_by(t.c.id))
+        if self.cut is None or states.is_empty():
+            return states
+        flagged = self.derived("signals_flagged")
+        status = (pl.DataFrame(schema={"signal_key": pl.String, "_CUT_STATUS": pl.String}) if flagged is None
+                  else flagged.select(pl.col("SIGNAL_KEY").alias("signal_key"),
+                                      pl.col("SIGNAL_STATUS").alias("_CUT_STATUS")))
+        # a signal known now but not flagged at the cut had no status then
+        return (states.join(status, on="signal_key", how="left")
+                .with_columns(pl.col("_CUT_STATUS").alias("status")).drop("_CUT_STATUS"))
 
     def audit(self, limit: int = 200) -> pl.DataFrame:
         t = schema.audit_log

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import polars as pl
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 from dashboards.data import StoreReader
 from safety import users
@@ -68,3 +68,32 @@ def test_a_data_cut_shows_the_dlt_decisions_made_before_it(store):
     at_cut = reader.view(cut["id"]).dlt_decisions()
     assert at_cut.select("candidate_id", "decision").rows() == [("S1:DLT1", "CONFIRMED")]
     assert reader.view(None).dlt_decisions().height == 3  # live shows every decision
+
+
+def test_a_data_cut_shows_signal_status_and_assessments_as_they_were(store):
+    from jobs.data_cut import freeze_data_cut
+
+    s, cy = schema.signal_state, schema.cycle
+    now = utcnow()
+    with store.write() as conn:
+        cycle_id = conn.execute(insert(cy).values(started_at=now, finished_at=now, status="success")
+                                ).inserted_primary_key[0]
+        store.put_derived(conn, "signals_flagged", pl.DataFrame({
+            "SIGNAL_KEY": ["oe|any|nausea", "oe|any|rash"], "SIGNAL_STATUS": ["ongoing", "new"]}), cycle_id, "t")
+        for key, assessed in (("oe|any|nausea", "under evaluation"), ("oe|any|rash", None)):
+            conn.execute(insert(s).values(signal_key=key, status="ongoing" if assessed else "new", first_seen_cycle=1,
+                                          last_seen_cycle=cycle_id, first_seen_at=now, updated_at=now,
+                                          assessment=assessed, assessed_by="carol" if assessed else None,
+                                          assessed_at=now - timedelta(hours=1) if assessed else None))
+    cut = freeze_data_cut(store, "DMC meeting 1", "test")
+    with store.write() as conn:  # after the meeting: nausea closes, rash is assessed
+        conn.execute(update(s).where(s.c.signal_key == "oe|any|nausea").values(status="closed"))
+        conn.execute(update(s).where(s.c.signal_key == "oe|any|rash").values(
+            status="ongoing", assessment="refuted", assessed_by="dan", assessed_at=now + timedelta(days=1)))
+    reader = StoreReader(store)
+    at_cut = reader.view(cut["id"]).signal_states()
+    assert at_cut.select("signal_key", "status", "assessment", "assessed_by").rows() == [
+        ("oe|any|nausea", "ongoing", "under evaluation", "carol"), ("oe|any|rash", "new", None, None)]
+    live = reader.view(None).signal_states()
+    assert live.select("signal_key", "status", "assessment").rows() == [
+        ("oe|any|nausea", "closed", "under evaluation"), ("oe|any|rash", "ongoing", "refuted")]

@@ -19,15 +19,13 @@ COLUMNS = ["term", "grade_class", "signal", "status", "n_subj", "n_treated", "in
 
 
 def layout(ctx: AppContext, request: PageRequest) -> html.Div:
-    from safety.signals.history import signal_states, with_history
+    from safety.signals.history import with_history
 
     view = request.view
     table = view.derived("signals_oe")
     if table is None:
         return page(TITLE, view.label, not_computed("signals_oe"))
-    with ctx.store.read() as conn:
-        states = signal_states(conn)
-    shown = (with_history(table, states).sort(["signal", "prob_exceeds"], descending=True, nulls_last=True)
+    shown = (with_history(table, view.signal_states()).sort(["signal", "prob_exceeds"], descending=True, nulls_last=True)
              .with_columns(pl.col(pl.Float64).round(4)))
     flagged = shown.filter(pl.col("signal"))
     new = flagged.filter(pl.col("status") == "new").height
