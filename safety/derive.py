@@ -190,19 +190,38 @@ def _simon_counts(landmark: pl.DataFrame, design) -> tuple[int, int]:
     return final.filter(free).height, final.filter(known).height
 
 
+def _tox_counts(tox: pl.DataFrame, design) -> tuple[int, int]:
+    """(events, evaluable n) for a continuous-monitoring rule. The rule is checked after each subject
+    becomes evaluable (the event, or the end of the two cycles), up to n_max subjects, and stops at
+    the first crossing, as its operating characteristics assume: subjects are taken in the order
+    they became evaluable, only the first n_max count, and a crossing at an earlier look than the
+    latest is reported at that look (several subjects can become evaluable between two cycles)."""
+    import numpy as np
+
+    evaluated = (
+        tox.filter(pl.col("TOXEVAL") == "Y")
+        .with_columns(pl.when(pl.col("TOXEVFL") == "Y").then(pl.col("TOXEVDT")).otherwise(pl.col("PERIODEND"))
+                      .fill_null(pl.col("PERIODEND")).alias("_EVALDT"))
+        .sort("_EVALDT", "FIRSTDOSE", "USUBJID")
+        .head(design.boundary.n_max)
+    )
+    cum = np.concatenate([[0], np.cumsum((evaluated["TOXEVFL"] == "Y").to_numpy())])
+    looks = np.arange(1, len(cum))
+    crossed = looks[cum[1:] >= design.boundary.stop_at[looks]]
+    n = int(crossed[0]) if crossed.size else len(cum) - 1
+    return int(cum[n]), n
+
+
 def _boundaries(out: Derived, rules: Rules) -> None:
     from safety.boundaries import status
 
     bcfg = rules.boundaries
     tox = out.tables["tox_events"]
-    evaluable = tox.filter(pl.col("TOXEVAL") == "Y")
-    tox_events, tox_n = evaluable.filter(pl.col("TOXEVFL") == "Y").height, evaluable.height
     statuses, tables, ocs = [], [], []
     for rule in bcfg.rules:
         design = _design(rule)
         if rule.design in ("bayes", "pocock"):
-            n = min(tox_n, rule.n_max)
-            events = min(tox_events, n)
+            events, n = _tox_counts(tox, design)
         elif rule.design == "simon":
             events, n = _simon_counts(out.tables["pfs"], design)
         else:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from datetime import date, timedelta
 from math import comb
+from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 from scipy import stats
 
@@ -318,3 +321,78 @@ def test_three_plus_three_table_and_status():
     s = status(three_plus_three_design(), 1, 4)
     assert (s.decision, s.events_to_stop, s.crossed) == ("pending", 1, False)
     assert status(three_plus_three_design(), 2, 6).crossed
+
+
+# ---------------------------------------------------------------- the monitoring cycle's counts (derive)
+
+def _tox_table(flags: list[bool]) -> pl.DataFrame:
+    """tox_events rows, all evaluable, one subject every 60 days: first-dose order = order of evaluation."""
+    start = date(2025, 1, 1)
+    first = [start + timedelta(days=60 * i) for i in range(len(flags))]
+    return pl.DataFrame({
+        "USUBJID": [f"S{i:03d}" for i in range(len(flags))],
+        "FIRSTDOSE": first,
+        "PERIODEND": [d + timedelta(days=55) for d in first],
+        "TOXEVFL": ["Y" if f else "N" for f in flags],
+        "TOXEVDT": [d + timedelta(days=10) if f else None for d, f in zip(first, flags, strict=True)],
+        "TOXEVAL": ["Y"] * len(flags),
+    })
+
+
+def _derived_tox_status(flags: list[bool]) -> dict[str, dict]:
+    from safety.boundaries import load_boundary_config
+    from safety.boundaries.config import BoundaryConfig
+    from safety.derive import Derived, Rules, _boundaries
+
+    repo = load_boundary_config(Path(__file__).parents[1] / "config" / "boundaries.yaml")
+    cfg = BoundaryConfig(version=repo.version, oc_rates=repo.oc_rates,
+                         rules=[repo.rule("tox-bayes"), repo.rule("tox-pocock")])
+    out = Derived()
+    out.tables["tox_events"] = _tox_table(flags)
+    _boundaries(out, Rules(None, None, cfg, None, None, None, None))
+    return {r["design"]: r for r in out.tables["boundary_status"].to_dicts()}
+
+
+def test_derive_counts_only_the_first_n_max_subjects():
+    # protocol.md: the rule is checked "up to 40 subjects". 15 events among the first 40 evaluable
+    # (never crossing: checked look by look below), then 2 events among subjects 41-45. The Bayesian
+    # rule at n = 40 reads 15 events: P(p > 0.3 | Beta(15.3, 25.7)) = 0.834 <= 0.90, not crossed;
+    # counting all 17 events against n = 40 gives 0.948 > 0.90, a false stop.
+    first40 = [i % 8 in (1, 4, 6) for i in range(1, 41)]
+    assert sum(first40) == 15
+    assert stats.beta.sf(0.30, 0.3 + 15, 0.7 + 25) <= 0.90 < stats.beta.sf(0.30, 0.3 + 17, 0.7 + 23)
+    bayes = bayes_design(0.3, 0.7, 0.30, 0.90, 6, 40).boundary.stop_at
+    pocock = pocock_design(0.30, 0.10, 40).boundary.stop_at
+    cum = np.cumsum(first40)
+    assert all(cum[n - 1] < min(bayes[n], pocock[n]) for n in range(1, 41))
+    got = _derived_tox_status(first40 + [True, False, True, False, False])
+    for kind in ("bayes", "pocock"):
+        assert (got[kind]["events"], got[kind]["n"], got[kind]["crossed"]) == (15, 40, False)
+
+
+def test_derive_keeps_a_crossing_at_an_earlier_look():
+    # protocol.md: the rule is "checked after each subject completes two cycles"; the operating
+    # characteristics (sequential_oc) stop at the first crossing. Subjects 1-5 have an event and
+    # 6-12 do not, all reaching the cycle at once: the Bayesian rule (first look n = 6) crossed at
+    # n = 6 (P(p > 0.3 | Beta(5.3, 1.7)) = 0.995 > 0.90) and the Pocock boundary at n = 3
+    # (P(Bin(3, 0.3) >= 3) = 0.027 <= gamma = 0.027, the protocol's gamma), though neither is
+    # crossed by 5 events in 12 (P(p > 0.3 | Beta(5.3, 7.7)) = 0.780; P(Bin(12, 0.3) >= 5) = 0.276).
+    assert stats.beta.sf(0.30, 5.3, 1.7) > 0.90 >= stats.beta.sf(0.30, 5.3, 7.7)
+    assert stats.binom.sf(4, 12, 0.3) > 0.3**3
+    got = _derived_tox_status([True] * 5 + [False] * 7)
+    assert got["bayes"]["crossed"] and (got["bayes"]["events"], got["bayes"]["n"]) == (5, 6)
+    assert got["pocock"]["crossed"] and (got["pocock"]["events"], got["pocock"]["n"]) == (3, 3)
+
+
+def test_three_plus_three_distance_counts_only_subjects_left_at_the_dose():
+    # Storer 1989 (design A+B, A = B = 3): at most 6 are treated at a dose, and 2 DLTs exceed the MTD.
+    # BoundaryStatus.events_to_stop is the fewest further events crossing at a look still reachable,
+    # None when none is: with 6 treated (0 or 1 DLT) no subject is left; with 5 treated and no DLT,
+    # 2 more DLTs cannot come from the 1 subject left; with 4 treated and 1 DLT, 1 more can.
+    d = three_plus_three_design()
+    for events, n in ((0, 6), (1, 6), (0, 5)):
+        s = status(d, events, n)
+        assert s.events_to_stop is None and not s.crossed, (events, n)
+        assert "would exceed" not in s.message
+    assert status(d, 1, 4).events_to_stop == 1
+    assert status(d, 0, 3).events_to_stop == 2

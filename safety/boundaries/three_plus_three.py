@@ -122,7 +122,9 @@ def three_plus_three_status(design: ThreePlusThreeDesign, events: int, n: int) -
     check_counts(events, n, 2 * COHORT)
     decision = decision_for(events, n)
     crossed = decision == "mtd_exceeded"
-    to_stop = max(0, EXCEEDS_AT - events)
+    needed = max(0, EXCEEDS_AT - events)
+    # at most 6 are treated at a dose: beyond that no look is left to reach
+    to_stop = needed if needed <= 2 * COHORT - n else None
     sentence = {
         "mtd_exceeded": "the MTD is exceeded: stop escalating and go back one dose",
         "escalate": "escalate to the next dose",
@@ -130,7 +132,7 @@ def three_plus_three_status(design: ThreePlusThreeDesign, events: int, n: int) -
         "pending": "cohort incomplete",
     }[decision]
     message = f"3+3: {events} DLT{'s' if events != 1 else ''} in {n} treated at the current dose: {sentence}."
-    if not crossed:
+    if not crossed and to_stop is not None:
         message += f" {to_stop} more DLT{'s' if to_stop != 1 else ''} would exceed the MTD."
     return BoundaryStatus(
         design_id=design.id, design_version=design.version, design="3+3", events=events, n=n,
