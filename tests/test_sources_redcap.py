@@ -7,6 +7,7 @@ import shutil
 import threading
 import time
 import urllib.parse
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -245,3 +246,21 @@ def test_failing_source_fails_the_run_keeps_data_and_goes_stale(tmp_path, redcap
     with store.read() as conn:
         rules = conn.execute(select(schema.alert.c.rule)).scalars().all()
     assert len(rules) == 1 and "stale" in rules[0]
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_redcap_datetimes_with_a_space_are_iso_8601_not_quarantined(tmp_path, redcap, monkeypatch, fmt):
+    # Rule: REDCap date formats are mapped correctly. A REDCap datetime field exports (raw) as
+    # 'YYYY-MM-DD HH:MM[:SS]'; it is a valid date and must be kept as ISO 8601 (T), not quarantined.
+    monkeypatch.setenv("TEST_REDCAP_TOKEN", TOKEN)
+    redcap.records[3] = redcap.records[3] | {"lab_date": "2025-02-03 08:30"}
+    redcap.records[4] = redcap.records[4] | {"lab_date": "2025-02-17 09:00:15"}
+    redcap.records[1] = redcap.records[1] | {"ae_start": "2025-02-01 23:10"}
+    pull = pull_source(study(tmp_path, redcap.url, fmt))
+    lb = pull.domains["LB"].load()
+    assert lb.quarantine.height == 0
+    assert lb.frame.sort("LBSEQ").select("LBDTC", "LBDT").rows() == [
+        ("2025-02-03T08:30", date(2025, 2, 3)), ("2025-02-17T09:00:15", date(2025, 2, 17))]
+    ae = pull.domains["AE"].load()
+    assert ae.quarantine.height == 0
+    assert ae.frame.filter(AETERM="nausea").get_column("AESTDTC").to_list() == ["2025-02-01T23:10"]

@@ -25,6 +25,7 @@ from safety.sources.canonical import Canonical, canonicalize
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+_SPACED_DATETIME = r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)$"
 
 
 class _Strict(BaseModel):
@@ -114,6 +115,9 @@ def apply_mapping(raw: pl.DataFrame, domain: str, dm: DomainMapping, studyid: st
     exprs = [pl.col(src).alias(sdtm) for sdtm, src in dm.columns.items()]
     exprs += [pl.lit(value, pl.String).alias(sdtm) for sdtm, value in dm.constants.items() if sdtm not in dm.columns]
     mapped = as_text(raw.select(exprs))
+    # REDCap (and SQLite) write a datetime as 'YYYY-MM-DD HH:MM[:SS]': ISO 8601 puts a T there
+    dates = [c for c in TABLES[domain].dates if c in mapped.columns]
+    mapped = mapped.with_columns(pl.col(c).str.replace(_SPACED_DATETIME, "${1}T${2}") for c in dates)
     mapped = mapped.with_columns(
         pl.col(c).replace(codes) for c, codes in dm.recode.items() if c in mapped.columns
     ).with_columns(pl.lit(domain).alias("DOMAIN"))

@@ -81,7 +81,10 @@ def pull_sql(cfg: StudyConfig, rules_fingerprint: str, lab_units: pl.DataFrame |
     try:
         for domain, dm in mapping.domains.items():
             raw = with_retries(lambda dm=dm: read_domain(engine, dm), opts, f"SQL source {where}")
-            frames[domain] = apply_mapping(raw, domain, dm, mapping.studyid, str(mapping_path))
+            mapped = apply_mapping(raw, domain, dm, mapping.studyid, str(mapping_path))
+            # without ORDER BY rows come in physical order, which changes when nothing else does:
+            # sorted, the same records give the same fingerprint and quarantine row numbers
+            frames[domain] = mapped.sort(mapped.columns, nulls_last=True)
             labels[domain] = f"sql:{dm.table or 'query'}"
     finally:
         engine.dispose()
