@@ -60,3 +60,13 @@ def test_demo_ingest_status_json(tmp_path, study_config):
 def test_every_command_takes_config(command):
     result = run(command, "--help")
     assert result.returncode == 0 and "--config" in result.stdout
+
+
+def test_user_input_in_an_error_is_plain_text_not_rich_markup(tmp_path, study_config):
+    # Standard: a CLI error is one clear line, never a traceback. The message quotes the user's input;
+    # printed as Rich markup, '[/x]' raised MarkupError inside the error handler (a traceback) and
+    # '[bold]x[/bold]' was shown as 'x', misquoting what was typed.
+    for bad in ("[/x]", "[bold]x[/bold]"):
+        result = run("listing", "susar", "--from", bad, env_config=study_config.path)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert result.stderr.strip() == f"error: --from '{bad}' is not a date (YYYY-MM-DD)"

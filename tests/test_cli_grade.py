@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -33,3 +34,14 @@ def test_grade_writes_every_row_in_the_requested_format(tmp_path, sdtm_dir, stud
     assert int(float(row["ATOXGRL"].item())) == 3
     assert row["ATOXDSCL"].cast(pl.String).item() == "Lymphocyte count decreased"
     assert row["AVALU"].cast(pl.String).item() == "10^9/L"
+
+
+def test_grade_prints_the_output_path_as_text_not_rich_markup(tmp_path, sdtm_dir, study_config):
+    # Standard: a CLI message is one clear line, never a traceback. The summary quotes the -o path; as
+    # Rich markup a '[/x]' in it raised MarkupError after the file was written (exit status 1).
+    pilot = sdtm_dir / "cdiscpilot01"
+    out = tmp_path / "[/x]" / "adlb.parquet"
+    done = subprocess.run([*VIGIL, "grade", str(pilot / "lb.xpt"), "-o", str(out), "--config", str(study_config.path)],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "1000"})
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert out.is_file() and f"-> {out} (" in done.stdout

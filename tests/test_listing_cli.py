@@ -16,6 +16,7 @@ from sqlalchemy import insert, select
 from typer.testing import CliRunner
 
 from safety.cli import app
+from safety.cli.app import console as cli_console
 from safety.ingest import ingest_configured
 from safety.listings import content_sha256
 from safety.rsi import load_rsi
@@ -120,6 +121,21 @@ def test_cumulative_listing_and_content_hash_is_format_independent(listing_store
     assert a["kind"] == b["kind"] == "susar_cumulative" and a["n_rows"] == 3
     assert a["content_sha256"] == b["content_sha256"] and a["file_sha256"] != b["file_sha256"]
     assert a["params"]["cumulative"] is True and a["params"]["from"] is None
+
+
+def test_table_report_prints_data_as_text_not_rich_markup(listing_store, study_config, tmp_path, monkeypatch):
+    # Standard: nothing renders user text as markup, and no traceback. The summary table quotes the
+    # output path (and other commands' tables quote verbatim terms): as Rich markup a '[/x]' in it raised
+    # MarkupError after the listing was stored.
+    store, _ = listing_store
+    out = tmp_path / "[/x]" / "susar.csv"
+    monkeypatch.setattr(cli_console, "width", 1000)  # one line per row: the path is not folded
+    result = run("listing", "susar", "--cumulative", "--to", "2025-06-30", "-o", str(out), "--user", "u",
+                 "--config", str(study_config.path))
+    assert result.exit_code == 0, result.output
+    assert out.is_file() and f"│ {out} │" in result.stdout
+    (row,) = listings(store)
+    assert row["payload"] == out.read_bytes()
 
 
 def test_listing_errors_are_one_line(study_config, tmp_path):

@@ -169,3 +169,32 @@ def test_imputed_day0_comment_names_the_initial_report_when_a_follow_up_is_liste
     row = susar_line_listing(cases, versions, None, None, None, None).row(0, named=True)
     assert row["Report type"] == "follow-up 1" and row["Day 0"] == dt.date(2025, 3, 8)
     assert "initial report's day 0 = AE start date (awareness date missing)" in row["Comments"]
+
+
+@pytest.mark.parametrize("text", [" =1+2", "  +SUM(A1)", "\u00a0=HYPERLINK(\"http://x\")", "\n-1+2"])
+def test_csv_formula_after_leading_whitespace_is_inert(tmp_path, text):
+    # Standard: listings that go to Excel are safe against formula injection. A spreadsheet that trims
+    # spaces on import (LibreOffice "Trim spaces", Google Sheets) evaluates ' =1+2': quote it like '=1+2'.
+    frame = listing(3)[0].with_columns(pl.lit(text).alias("Verbatim term"))
+    out = write_listing(frame, tmp_path / "l.csv", "csv", META)
+    with out.path.open(encoding="utf-8-sig", newline="") as fh:
+        terms = {r["Verbatim term"] for r in csv.DictReader(fh)}
+    assert terms == {"'" + text}
+    ws = openpyxl.load_workbook(write_listing(frame, tmp_path / "l.xlsx", "xlsx", META).path).active
+    assert "'" + text in [c.value for r in ws.iter_rows() for c in r]
+
+
+def test_pdf_says_which_rows_lost_characters_outside_latin1(tmp_path):
+    # Standard: a PDF never drops or alters characters silently. The core font shows latin-1 only ('µ' is
+    # in it, '≥', Greek and CJK are not): those print as '?', and the PDF itself says so, with the rows.
+    frame = listing(4)[0].with_columns(pl.Series("Verbatim term", ["CRP ≥ 5 µg/L", "cough", "Πνευμονίτιδα", "肺炎"]))
+    out = write_listing(frame, tmp_path / "l.pdf", "pdf", META)
+    raw = "".join(p.extract_text() for p in pypdf.PdfReader(out.path).pages)
+    text = " ".join(raw.split())
+    assert "CRP?5µg/L" in "".join(raw.split()) and "????????????" in "".join(raw.split())  # cells wrap
+    assert "3 cell(s) with characters outside latin-1 shown as '?'" in text
+    assert "they are printed as '?' (listing rows 1, 3, 4)" in text
+    assert out.params["pdf_cells_with_replaced_characters"] == "3"
+    clean = write_listing(frame.head(2).tail(1), tmp_path / "c.pdf", "pdf", META)
+    assert "latin-1" not in pypdf.PdfReader(clean.path).pages[0].extract_text()
+    assert clean.params["pdf_cells_with_replaced_characters"] == "0"

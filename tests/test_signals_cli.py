@@ -46,3 +46,27 @@ def test_missing_column_is_a_one_line_error(tmp_path):
     assert res.exit_code != 0
     assert "missing column(s) event" in str(res.exception) or "event" in res.output
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_json_summary_is_strict_json_when_a_ratio_is_infinite(tmp_path):
+    # Contract (design.md): `--format json` is one JSON document. Drug A is the only one reported with
+    # event X (c = 0), so its PRR is infinite: Python's json wrote `Infinity`, which is not JSON (RFC 8259)
+    # and which JSON.parse / jq reject. Non-finite numbers are null, as in the -o .json file polars writes.
+    rows, i = [], 0
+    for drug, event, n in [("A", "X", 6), ("B", "Y", 30), ("C", "Z", 30), ("B", "Z", 5), ("C", "Y", 5), ("A", "Y", 2)]:
+        for _ in range(n):
+            rows.append((f"r{i}", drug, event))
+            i += 1
+    src = tmp_path / "reports.csv"
+    pl.DataFrame(rows, schema=["report_id", "drug", "event"], orient="row").write_csv(src)
+    res = runner.invoke(app, ["disproportionality", str(src), "-o", str(tmp_path / "o.json"), "--config", str(CONFIG),
+                              "--format", "json"])
+    assert res.exit_code == 0, res.output
+
+    def reject(constant: str):
+        raise ValueError(f"not JSON: {constant}")
+
+    doc = json.loads(res.stdout, parse_constant=reject)
+    a_x = next(r for r in doc["rows"] if (r["drug"], r["event"]) == ("A", "X"))
+    assert a_x["PRR"] is None and a_x["a"] == 6
+    assert pl.read_json(tmp_path / "o.json").filter(drug="A", event="X")["PRR"].to_list() == [None]

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import polars as pl
 import typer
+from rich.text import Text
 
 from safety.cli.app import ConfigOption, FormatOption, OutputFormat, UserError, app, console, emit
 from safety.cli.core import open_store, study_config
@@ -92,4 +93,4 @@ def deliver_command(
         errors += d.errors
     emit(pl.DataFrame(rows), fmt, title="delivery", extra={"errors": errors} if errors or fmt == OutputFormat.json else None)
     if report.skipped_reason and fmt == OutputFormat.table:
-        console.print(f"[yellow]{report.skipped_reason}[/]", highlight=False)
+        console.print(Text(str(report.skipped_reason), style="yellow"), highlight=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -12,6 +13,7 @@ import polars as pl
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 app = typer.Typer(
     name="vigil",
@@ -43,7 +45,8 @@ class UserError(Exception):
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # the message quotes user input and data: plain text, never Rich markup (a '[/x]' would raise)
+    err_console.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -51,7 +54,8 @@ def emit(frame: pl.DataFrame, fmt: OutputFormat, title: str | None = None, extra
     """Print a frame as a rich table, CSV, or one JSON document (rows, plus `extra` keys)."""
     if fmt == OutputFormat.json:
         doc = {"rows": frame.to_dicts()} | (extra or {})
-        sys.stdout.write(json.dumps(doc, default=str) + "\n")
+        # NaN/Infinity are not JSON: null, as polars' write_json writes them
+        sys.stdout.write(json.dumps(_finite(doc), default=str, allow_nan=False) + "\n")
     elif fmt == OutputFormat.csv:
         sys.stdout.write(frame.write_csv())
     else:
@@ -59,7 +63,17 @@ def emit(frame: pl.DataFrame, fmt: OutputFormat, title: str | None = None, extra
         for name in frame.columns:
             table.add_column(name, overflow="fold")
         for row in frame.iter_rows():
-            table.add_row(*("" if v is None else str(v) for v in row))
+            table.add_row(*(Text("" if v is None else str(v)) for v in row))  # data is text, not markup
         console.print(table)
         for key, value in (extra or {}).items():
-            console.print(f"[bold]{key}[/]: {value}", highlight=False)
+            console.print(Text.assemble((str(key), "bold"), f": {value}"), highlight=False)
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value

@@ -9,6 +9,7 @@ from typing import Annotated
 import polars as pl
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from safety.cli.app import (
     ConfigOption,
@@ -119,7 +120,8 @@ def ingest_command(config: ConfigOption = None, source: SourceOption = None, fmt
     emit(pl.DataFrame(rows), fmt, title=f"ingest run {result.run_id}: {result.status}", extra=extra)
     if result.errors:
         for error in result.errors:
-            err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+            # an error quotes file names and data: plain text, never Rich markup
+            err_console.print(Text.assemble(("error:", "bold red"), " ", error), highlight=False, soft_wrap=True)
         raise typer.Exit(1)
 
 

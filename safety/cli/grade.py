@@ -46,10 +46,13 @@ def grade(
     graded = derive_lab_grades(lb.frame.drop("_KEY"), dm_frame, criteria)
     _write(graded, out)
     n_graded = graded.filter(graded["ATOXGRL"].is_not_null() | graded["ATOXGRH"].is_not_null()).height
-    console.print(f"{graded.height:,} rows graded with {criteria.version} -> {out} ({n_graded:,} with a grade)")
+    # paths and reasons are plain text, not Rich markup (a '[' in a file name would raise)
+    console.print(f"{graded.height:,} rows graded with {criteria.version} -> {out} ({n_graded:,} with a grade)",
+                  markup=False)
     if lb.quarantine.height:
         err_console.print(f"{lb.quarantine.height} rows not graded (unusable): "
-                          + "; ".join(lb.quarantine["REASON"].unique().head(5).to_list()), highlight=False)
+                          + "; ".join(lb.quarantine["REASON"].unique().head(5).to_list()), highlight=False,
+                          markup=False)
 
 
 def _write(frame, out: Path) -> None:

@@ -1,10 +1,10 @@
 """Write a listing frame as CSV, XLSX or PDF, and hash its content for the store.
 
 Verbatim terms may hold anything (HTML, spreadsheet formulas). Text is always written as inert
-text: in CSV and XLSX a cell starting with = + - @ TAB or CR is prefixed with a single quote
+text: in CSV and XLSX a cell starting (also after spaces) with = + - @ TAB or CR gets a single-quote prefix
 (OWASP "CSV injection"), XLSX cells are written with write_string and formula/URL conversion off,
 and the PDF renders plain text only (no markup) with a core font: characters outside latin-1 are
-replaced by '?', and no font file is shipped.
+replaced by '?' (the PDF says how many cells and which rows), and no font file is shipped.
 """
 
 from __future__ import annotations
@@ -44,8 +44,9 @@ class ListingFile:
 
 
 def inert_text(value: str) -> str:
-    """The text a spreadsheet shows literally: a leading formula character gets a quote prefix."""
-    return "'" + value if value.startswith(_DANGEROUS_START) else value
+    """The text a spreadsheet shows literally: a leading formula character gets a quote prefix, also
+    after leading whitespace (' =1+2': spreadsheets that trim spaces on import would evaluate it)."""
+    return "'" + value if value.startswith(_DANGEROUS_START) or value.lstrip().startswith(_DANGEROUS_START) else value
 
 
 def _cell_text(value: object) -> str:
@@ -126,9 +127,17 @@ def _latin1(text: str) -> str:
     return text.encode("latin-1", "replace").decode("latin-1")
 
 
-def _write_pdf(frame: pl.DataFrame, path: Path, meta: ListingMeta) -> int:
+def _write_pdf(frame: pl.DataFrame, path: Path, meta: ListingMeta) -> tuple[int, int]:
+    """Pages, and the number of cells whose text had characters outside latin-1 (printed as '?')."""
     from fpdf import FPDF
     from fpdf.fonts import FontFace
+
+    rows = _rows(frame)
+    # the PDF says which rows lost characters: a reader must not take '?' for the verbatim text
+    lossy_rows = [i for i, r in enumerate(rows, start=1) if any(_latin1(v) != v for v in r)]
+    n_lossy = sum(_latin1(v) != v for r in rows for v in r) + sum(_latin1(c) != c for c in frame.columns)
+    notice = (f"   {n_lossy} cell(s) with characters outside latin-1 shown as '?' (note at end)"
+              if n_lossy else "")
 
     class _Listing(FPDF):
         def header(self) -> None:
@@ -136,7 +145,7 @@ def _write_pdf(frame: pl.DataFrame, path: Path, meta: ListingMeta) -> int:
             self.cell(0, 5, _latin1(f"{meta.study} - {meta.title}"), new_x="LMARGIN", new_y="NEXT")
             self.set_font("helvetica", "", 7)
             self.cell(0, 4, _latin1(f"Data cut: {meta.data_cut.isoformat()}   Period: {meta.period or 'cumulative'}   "
-                                    f"Generated: {meta.generated_at.isoformat(timespec='seconds')}"),
+                                    f"Generated: {meta.generated_at.isoformat(timespec='seconds')}") + notice,
                       new_x="LMARGIN", new_y="NEXT")
             self.ln(1)
 
@@ -157,7 +166,6 @@ def _write_pdf(frame: pl.DataFrame, path: Path, meta: ListingMeta) -> int:
     pdf.add_page()
     pdf.set_font("helvetica", "", 5.5)
     # Column widths proportional to content length, within bounds, filling the page width.
-    rows = _rows(frame)
     lengths = [max([len(c), *(min(len(r[j]), 80) for r in rows)]) for j, c in enumerate(frame.columns)]
     weights = [min(max(n, 6), 40) for n in lengths]
     widths = _column_widths(weights, pdf.epw, minimum=min(9.0, pdf.epw / max(len(weights), 1)))
@@ -169,8 +177,15 @@ def _write_pdf(frame: pl.DataFrame, path: Path, meta: ListingMeta) -> int:
             table.row([_latin1(v) for v in r])
     if not rows:
         pdf.cell(0, 5, "No records.")
+    if n_lossy:
+        pdf.ln(2)
+        pdf.set_font("helvetica", "", 7)
+        shown = ", ".join(map(str, lossy_rows[:50])) + (", ..." if len(lossy_rows) > 50 else "")
+        pdf.multi_cell(0, 4, f"Note: {n_lossy} cell(s) hold characters outside latin-1 that this PDF's core font "
+                             f"cannot show; they are printed as '?' (listing rows {shown or 'none: column names'}). "
+                             "The CSV and XLSX of this listing carry the full text.")
     pdf.output(str(path))
-    return pdf.pages_count
+    return pdf.pages_count, n_lossy
 
 
 def _column_widths(weights: list[int], page_width: float, minimum: float) -> tuple[float, ...]:
@@ -195,19 +210,20 @@ def write_listing(frame: pl.DataFrame, path: Path | str, fmt: Format, meta: List
     """Write `frame` to `path` as csv, xlsx or pdf; return hashes, row and page counts, parameters."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    pages = None
+    pages, n_lossy = None, 0
     if fmt == "csv":
         _write_csv(frame, out)
     elif fmt == "xlsx":
         _write_xlsx(frame, out, meta)
     elif fmt == "pdf":
-        pages = _write_pdf(frame, out, meta)
+        pages, n_lossy = _write_pdf(frame, out, meta)
     else:
         raise ValueError(f"unknown listing format {fmt!r}: expected csv, xlsx or pdf")
     params = {
         "study": meta.study, "title": meta.title, "period": meta.period, "data_cut": meta.data_cut.isoformat(),
         "generated_at": meta.generated_at.isoformat(timespec="seconds"), "format": fmt,
         "pdf_font": "helvetica core font, latin-1 with '?' replacement" if fmt == "pdf" else "",
+        "pdf_cells_with_replaced_characters": str(n_lossy) if fmt == "pdf" else "",
     }
     return ListingFile(out, content_sha256(frame), frame.height, pages, fmt,
                        hashlib.sha256(out.read_bytes()).hexdigest(), params)
