@@ -167,3 +167,30 @@ def test_flagged_record_without_a_value_is_not_the_baseline():
     assert out["BASE"].to_list() == [30, 30, 30]
     assert (out["POSTBLFL"][0], out["POSTBLFL"][2]) == (None, "Y")
     assert out["ATOXGRH"].to_list() == [0, None, 3]
+
+
+def test_results_of_a_test_without_baseline_are_post_baseline_after_first_dose():
+    # A subject whose pre-dose labs are missing still has on-treatment results: after first dose
+    # they are post-baseline (ADaM), so a grade 3 ALT is in worst grades and AE reconciliation;
+    # with no baseline to measure from, the liver rule grades against ULN.
+    from safety.dates import derive_dates
+    from safety.grading.reconcile import reconcile_labs_with_aes
+
+    dm = derive_dates(pl.DataFrame({"USUBJID": ["S1", "S2"], "RFXSTDTC": ["2024-01-10", "2024-01-10"]}), "RFXSTDTC")
+    rows = [("S1", 1, "ALT", 30.0, "U/L", 0.0, 40.0, "2024-01-05", None),   # S1 has a baseline ALT
+            ("S1", 2, "ALT", 250.0, "U/L", 0.0, 40.0, "2024-02-01", None),
+            ("S2", 1, "ALT", 250.0, "U/L", 0.0, 40.0, "2024-02-01", None),   # S2: no pre-dose ALT
+            ("S2", 2, "ALT", 90.0, "U/L", 0.0, 40.0, "2024-02-08", None)]
+    lb = pl.DataFrame(rows, schema=SCHEMA, orient="row")
+    out = derive_lab_grades(lb, dm, CRITERIA).sort("USUBJID", "LBSEQ")
+    assert out.select("USUBJID", "ABLFL", "POSTBLFL", "ATOXGRH").rows() == [
+        ("S1", "Y", None, 0), ("S1", None, "Y", 3), ("S2", None, "Y", 3), ("S2", None, "Y", 1)]
+    worst = worst_grades(out).filter((pl.col("USUBJID") == "S2") & (pl.col("ATOXDIR") == "H"))
+    assert worst.select("ATOXGR", "LBSEQ").rows() == [(3, 1)]
+    no_ae = pl.DataFrame(schema={"USUBJID": pl.String, "AESEQ": pl.Int64, "AEDECOD": pl.String,
+                                 "AETOXGR": pl.Int64, "AESTDTC": pl.String, "AEENDTC": pl.String})
+    review = reconcile_labs_with_aes(out, no_ae, criteria=CRITERIA)
+    assert sorted(review.filter(pl.col("KIND").str.contains("without"))["USUBJID"].to_list()) == ["S1", "S2"]
+    # without first-dose dates nothing tells a post-dose result from a screening one: as before
+    alone = derive_lab_grades(lb.filter(pl.col("USUBJID") == "S2"), None, CRITERIA)
+    assert alone["POSTBLFL"].null_count() == 2

@@ -86,7 +86,8 @@ def _grade_conditions(term: Criterion, exact: bool) -> list[tuple[int, pl.Expr]]
     if term.has_baseline_rule:
         # v5.0 liver rule: multiples of baseline when baseline was above ULN, post-baseline only.
         alternate = [_condition(c, term.baseline_required, exact) for c in term.conditions(abnormal_baseline=True)]
-        use_alt = pl.col("_POST") & (pl.col("_BNRIND") == HIGH)
+        # no baseline at all: the ULN criteria (there is no abnormal baseline to measure from)
+        use_alt = pl.col("_POST") & pl.col("BASE").is_not_null() & (pl.col("_BNRIND") == HIGH)
         normal = [
             None if n is None and a is None
             else pl.when(use_alt.is_null()).then(None).when(use_alt).then(a).otherwise(n)
