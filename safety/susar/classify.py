@@ -98,12 +98,11 @@ def classify_susars(ae: pl.DataFrame, rsi: Rsi | RsiVersion, pv_cfg: PvConfig) -
     versions = rsi.versions() if isinstance(rsi, Rsi) else [rsi]
     if len(versions) == 1:
         return _classify(ae, versions[0], pv_cfg).with_columns(day)
-    # Each row is judged by the version in force on its date (as `Rsi.in_force`: the versions are
-    # in order of effective date; before the first, the first; no date, the current one).
-    took_effect = [(pl.col("RSI_DATE") >= v.effective_date).cast(pl.UInt32) for v in versions[1:]]
-    index = pl.sum_horizontal(took_effect).fill_null(len(versions) - 1)
-    frame = ae.with_columns(day).with_columns(pl.when(pl.col("RSI_DATE").is_null()).then(len(versions) - 1)
-                                              .otherwise(index).alias("_RSI")).with_row_index("_order")
+    # Each row is judged by the version `Rsi.in_force` picks for its date, decided once per date.
+    dates = day.unique()
+    position = {id(v): i for i, v in enumerate(versions)}
+    chosen = pl.DataFrame({"RSI_DATE": dates, "_RSI": [position[id(rsi.in_force(d))] for d in dates.to_list()]})
+    frame = ae.with_columns(day).with_row_index("_order").join(chosen, on="RSI_DATE", how="left", nulls_equal=True)
     parts = [
         _classify(part, versions[i], pv_cfg).drop("_RSI")
         for (i,), part in frame.partition_by("_RSI", as_dict=True, maintain_order=True).items()
