@@ -110,30 +110,26 @@ def derive_baseline(work: pl.DataFrame, lb: pl.DataFrame, dm: pl.DataFrame | Non
         work.get_column("_DT").gather(at_base).alias("_BDT"),
         work.get_column("_DTM").gather(at_base).alias("_BDTM"),
     )
+    per_row = _per_row(work.drop("_BLFL"), chosen, n_groups)
     if dm is not None:
         # A test with no baseline record (none flagged, no result on or before first dose): its
         # results after first dose are post-baseline all the same, or a subject whose pre-dose labs
-        # are missing would have no on-treatment result in worst grades and AE reconciliation.
+        # are missing would have no on-treatment result in worst grades and AE reconciliation. The
+        # first dose stands in for the baseline's date (results on or before it would have been
+        # the baseline, so every result left is after it or has no value).
         dose = _first_dose(dm, keys.subjects)
-        work = work.with_columns(
-            pl.when(pl.col("_GROUP").is_in(chosen.get_column("_GROUP").implode()).not_())
-            .then(lookup(dose.get_column("_FDDT"), pl.col("_SUBJ"))).alias("_NOBLDT"),
-            pl.when(pl.col("_GROUP").is_in(chosen.get_column("_GROUP").implode()).not_())
-            .then(lookup(dose.get_column("_FDDTM"), pl.col("_SUBJ"))).alias("_NOBLDTM"),
+        no_baseline = pl.col("_BASEROW").is_null()
+        per_row = per_row.with_columns(
+            pl.when(no_baseline).then(lookup(dose.get_column(first), pl.col("_SUBJ"))).otherwise(pl.col(b)).alias(b)
+            for first, b in (("_FDDT", "_BDT"), ("_FDDTM", "_BDTM"))
         )
-    per_row = _per_row(work.drop("_SUBJ", "_BLFL"), chosen, n_groups)
-    if dm is not None:
-        # the first dose stands in for the missing baseline's date (results on or before it would
-        # have been the baseline, so every result left is after it or has no value)
-        per_row = per_row.with_columns(pl.coalesce("_BDT", "_NOBLDT").alias("_BDT"),
-                                       pl.coalesce("_BDTM", "_NOBLDTM").alias("_BDTM")).drop("_NOBLDT", "_NOBLDTM")
     both_times = pl.col("_DTM").is_not_null() & pl.col("_BDTM").is_not_null()
     after = pl.when(both_times).then(pl.col("_DTM") > pl.col("_BDTM")).otherwise(pl.col("_DT") > pl.col("_BDT"))
     is_base = pl.int_range(pl.len(), dtype=pl.UInt32) == pl.col("_BASEROW")
     return collect(per_row.with_columns(
         is_base.alias("ABLFL"),
         (after.fill_null(False) & ~is_base.fill_null(False)).alias("_POST"),
-    ).drop("_GROUP", "_BDT", "_BDTM"))
+    ).drop("_SUBJ", "_GROUP", "_BDT", "_BDTM"))
 
 
 __all__ = ["BNRIND_ENUM", "BNRIND_VALUES", "HIGH", "derive_baseline"]
