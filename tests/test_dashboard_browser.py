@@ -296,10 +296,13 @@ def test_grid_csv_export_is_formula_safe(served, page):
     _open(page, base, "adverse_events", "#ae-grid .ag-row")
     # a verbatim term a site typed as a formula, added to the grid the export reads
     page.evaluate("""() => dash_ag_grid.getApi('ae-grid').applyTransaction(
-        {add: [{USUBJID: '=1+1', AETERM: '@SUM(A1)', AEDECOD: '\\tx', AESEQ: -3}], addIndex: 0})""")
+        {add: [{USUBJID: '=1+1', AETERM: '@SUM(A1)', AEDECOD: '\\tx', AESEQ: -3},
+               {USUBJID: ' =2+2', AETERM: 'SPACED'}], addIndex: 0})""")
     with page.expect_download() as info:
         page.click("#ae-export")
     text = Path(info.value.path()).read_text(encoding="utf-8-sig")
     assert text.startswith('"USUBJID","AESEQ","AETERM"')  # headers unchanged
     row = next(line for line in text.splitlines() if "SUM(A1)" in line)
     assert row.startswith('"\'=1+1","-3","\'@SUM(A1)","\'\tx"'), row
+    spaced = next(line for line in text.splitlines() if "SPACED" in line)  # after a space, as writers.inert_text
+    assert spaced.startswith('"\' =2+2"'), spaced
