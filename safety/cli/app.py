@@ -44,9 +44,14 @@ class UserError(Exception):
     """An error the user can fix; shown as one line on stderr, exit status 1."""
 
 
-def fail(message: str, code: int = 1) -> typer.Exit:
-    # the message quotes user input and data: plain text, never Rich markup (a '[/x]' would raise)
+def print_error(message: str) -> None:
+    """One 'error: ...' line on stderr. The message quotes user input and data: plain text, never
+    Rich markup (a '[/x]' in it would raise)."""
     err_console.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False, soft_wrap=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    print_error(message)
     return typer.Exit(code)
 
 

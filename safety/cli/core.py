@@ -9,7 +9,6 @@ from typing import Annotated
 import polars as pl
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.text import Text
 
 from safety.cli.app import (
     ConfigOption,
@@ -20,6 +19,7 @@ from safety.cli.app import (
     console,
     emit,
     err_console,
+    print_error,
 )
 from safety.config import ConfigError, StudyConfig, load_config
 from safety.schemas import TABLES
@@ -120,8 +120,7 @@ def ingest_command(config: ConfigOption = None, source: SourceOption = None, fmt
     emit(pl.DataFrame(rows), fmt, title=f"ingest run {result.run_id}: {result.status}", extra=extra)
     if result.errors:
         for error in result.errors:
-            # an error quotes file names and data: plain text, never Rich markup
-            err_console.print(Text.assemble(("error:", "bold red"), " ", error), highlight=False, soft_wrap=True)
+            print_error(error)
         raise typer.Exit(1)
 
 
